@@ -1,0 +1,1 @@
+"""A local, Sentry-compatible envelope collector."""

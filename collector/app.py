@@ -1,0 +1,37 @@
+"""The aiohttp application: wires ingest, the writer, readers and the API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from . import api
+from .ingest import Ingest, cors_middleware, preflight
+from .queries import Reader
+from .writer import Writer
+
+
+def create_app(db_path: str, max_queue: int = 10_000) -> web.Application:
+    # Multipart uploads (minidumps, attachments) are read by aiohttp itself;
+    # envelopes are read by ingest with their own limits.
+    app = web.Application(middlewares=[cors_middleware], client_max_size=100 * 1024 * 1024)
+    writer = Writer(db_path, max_queue=max_queue)
+    app["writer"] = writer
+    app["reader"] = Reader(db_path)
+    app["ingest_stats"] = {}
+    ingest = Ingest(writer, app["ingest_stats"])
+    api.add_routes(app)
+    app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
+    app.router.add_post("/{tail:.*}", ingest.handle)
+    app.on_cleanup.append(_close)
+    return app
+
+
+async def _close(app: web.Application) -> None:
+    # Runs after the server stopped taking requests and finished the ones in
+    # flight: what was acknowledged is committed; this drains the rest.
+    app["reader"].close()
+    app["writer"].close()
+
+
+# aiohttp would otherwise inflate gzip/deflate/br bodies itself, unbounded.
+SERVER_ARGS = {"auto_decompress": False, "access_log": None}

@@ -1,0 +1,70 @@
+"""The `collector` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import os
+import signal
+import sys
+
+from aiohttp import web
+
+from .app import SERVER_ARGS, create_app
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8969
+DEFAULT_DB = "collector.db"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _serve_args(sub) -> None:
+    p = sub.add_parser("serve", help="receive Sentry SDK data and serve the trace view")
+    p.add_argument("--host", default=os.environ.get("COLLECTOR_HOST", DEFAULT_HOST), help="interface to bind (env COLLECTOR_HOST; default %(default)s)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("COLLECTOR_PORT", DEFAULT_PORT)), help="port (env COLLECTOR_PORT; default %(default)s)")
+    p.add_argument("--db", default=os.environ.get("COLLECTOR_DB", DEFAULT_DB), help="SQLite file (env COLLECTOR_DB; default ./%(default)s)")
+
+
+async def _serve(host: str, port: int, db: str) -> None:
+    app = create_app(db)
+    runner = web.AppRunner(app, **SERVER_ARGS)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as e:
+        await runner.cleanup()
+        if e.errno == errno.EADDRINUSE:
+            raise SystemExit(f"error: port {port} on {host} is in use (another collector?). Stop it, or pick another port with --port or COLLECTOR_PORT.")
+        raise SystemExit(f"error: cannot listen on {host}:{port}: {e.strerror}")
+    shown = f"[{host}]" if ":" in host else host
+    print(f"collector: storing in {os.path.abspath(db)}")
+    print(f"collector: paste this DSN into your SDKs:  http://anykey@{shown}:{port}/1")
+    print(f"collector: trace view:                     http://{shown}:{port}/")
+    if host not in LOCAL_HOSTS:
+        print(f"collector: WARNING: listening on {host}, not loopback: anyone who can reach this port can read your users' emails and IPs.", file=sys.stderr)
+    print("collector: Ctrl-C to stop", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("collector: stopping; committing what was acknowledged…", flush=True)
+    await runner.cleanup()
+    print("collector: stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="collector", description="A local, Sentry-compatible envelope collector.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_args(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="collector: %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        asyncio.run(_serve(args.host, args.port, args.db))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

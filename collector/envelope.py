@@ -1,0 +1,119 @@
+"""The Sentry envelope format: parse and serialise, nothing else.
+
+An envelope is one line of JSON (the envelope header), then items. Each item
+is one line of JSON (the item header), a newline, and a payload. The rules
+below follow Relay, the server Sentry itself runs; each is named beside the
+code that enforces it. Parsing is pure: bytes in, an `Envelope` or an
+`EnvelopeError` out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+
+class EnvelopeError(ValueError):
+    """The body is not a well-framed envelope; the request is answered 400."""
+
+
+@dataclass(slots=True)
+class Item:
+    headers: dict
+    payload: bytes
+
+    @property
+    def type(self) -> str:
+        return self.headers["type"]
+
+
+@dataclass(slots=True)
+class Envelope:
+    headers: dict
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def event_id(self) -> str | None:
+        value = self.headers.get("event_id")
+        return value if isinstance(value, str) else None
+
+
+def _json_object(line: bytes, what: str) -> dict:
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        raise EnvelopeError(f"invalid {what}: {e}") from None
+    if not isinstance(value, dict):
+        raise EnvelopeError(f"invalid {what}: expected a JSON object")
+    return value
+
+
+def _line(body: bytes, offset: int) -> tuple[bytes, int]:
+    """One header line starting at offset, and where the next thing starts.
+
+    Rule: a header is terminated by a UNIX newline or by the end of the body;
+    a `\\r` before it is not a line end (JSON parsing tolerates it as
+    whitespace in a header, and in payloads it is data).
+    """
+    end = body.find(b"\n", offset)
+    if end == -1:
+        return body[offset:], len(body)
+    return body[offset:end], end + 1
+
+
+def _declared_length(headers: dict) -> int | None:
+    length = headers.get("length")
+    if length is None:
+        return None
+    # Rule: `length` is a non-negative integer byte count (bool is an int in
+    # Python, but not in JSON).
+    if not isinstance(length, int) or isinstance(length, bool) or length < 0:
+        raise EnvelopeError(f"invalid item header: length must be a non-negative integer, got {length!r}")
+    return length
+
+
+def parse(body: bytes) -> Envelope:
+    # Rule: an empty body has no envelope header.
+    if not body:
+        raise EnvelopeError("empty envelope: missing envelope header")
+    line, offset = _line(body, 0)
+    envelope = Envelope(_json_object(line, "envelope header"))
+    size = len(body)
+    while offset < size:
+        line, offset = _line(body, offset)
+        headers = _json_object(line, f"item header #{len(envelope.items) + 1}")
+        item_type = headers.get("type")
+        if not isinstance(item_type, str) or not item_type:
+            raise EnvelopeError(f"invalid item header #{len(envelope.items) + 1}: missing \"type\"")
+        length = _declared_length(headers)
+        if length is None:
+            # Rule: without `length` the payload runs to the next newline or
+            # the end of the body (JS SDKs rely on this).
+            payload, offset = _line(body, offset)
+        else:
+            # Rule: with `length`, exactly that many bytes, then a newline or
+            # the end of the body; anything else is malformed.
+            end = offset + length
+            if end > size:
+                raise EnvelopeError(
+                    f"item #{len(envelope.items) + 1} ({item_type}) declares length {length} "
+                    f"but only {size - offset} bytes follow"
+                )
+            payload = body[offset:end]
+            if end < size and body[end] != 0x0A:
+                raise EnvelopeError(
+                    f"missing newline after the {length}-byte payload of item #{len(envelope.items) + 1} ({item_type})"
+                )
+            offset = end + 1
+        envelope.items.append(Item(headers, payload))
+    return envelope
+
+
+def serialise(envelope: Envelope) -> bytes:
+    """The inverse of `parse`: every item written with an explicit length."""
+    parts = [orjson.dumps(envelope.headers), b"\n"]
+    for item in envelope.items:
+        headers = dict(item.headers, length=len(item.payload))
+        parts += [orjson.dumps(headers), b"\n", item.payload, b"\n"]
+    return b"".join(parts)

@@ -1,0 +1,325 @@
+"""HTTP ingest: the endpoints SDKs post to, answered the way Sentry answers.
+
+Each request goes: endpoint match → body read (bounded, timed) → decode
+(bounded) → auth → envelope parse → normalise → the writer. Every refusal is
+a 4xx with `{"detail": reason}` and an `X-Sentry-Error` header, and is noted
+in the `rejections` table so the UI can say what the SDK got wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+
+import orjson
+from aiohttp import web
+
+from . import auth, decoding
+from .envelope import Envelope, EnvelopeError, Item, parse, serialise
+from .normalize import normalise
+from .writer import Batch, QueueFull, Writer
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+# Relay's defaults: the body as sent, and the envelope once decompressed.
+MAX_COMPRESSED = 20 * MIB
+MAX_DECOMPRESSED = 200 * MIB
+# Minidumps and standalone attachments are multipart uploads of files.
+MAX_UPLOAD = 100 * MIB
+# A client that trickles its body gets this long in total, then a 408.
+BODY_TIMEOUT = 30.0
+RETRY_AFTER = 1
+
+# Every endpoint may sit under a path prefix (a reverse proxy's, or the
+# DSN's), and a trailing slash is optional everywhere.
+_P = r"^(?:/.*)?/api/"
+ENDPOINTS: list[tuple[re.Pattern, str]] = [
+    (re.compile(_P + r"(?P<project_id>\d+)/envelope/?$"), "envelope"),
+    (re.compile(_P + r"(?:(?P<project_id>\d+)/)?store/?$"), "store"),
+    (re.compile(_P + r"(?P<project_id>\d+)/(?:security|csp-report|nel)/?$"), "security"),
+    (re.compile(_P + r"(?P<project_id>\d+)/minidump/?$"), "minidump"),
+    (re.compile(_P + r"(?P<project_id>\d+)/events/(?P<event_id>[0-9a-fA-F-]{32,36})/attachments/?$"), "attachments"),
+    # Spotlight's sidecar endpoint: SDKs with spotlight enabled post here.
+    (re.compile(r"^/stream/?$"), "stream"),
+]
+
+
+def match_endpoint(path: str) -> tuple[str, dict] | None:
+    for pattern, name in ENDPOINTS:
+        m = pattern.match(path)
+        if m:
+            return name, m.groupdict()
+    return None
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+# --- CORS ---------------------------------------------------------------------
+
+# Browsers need these on every response, errors included: without
+# Access-Control-Allow-Origin the SDK counts a network error, and Replay
+# re-uploads each segment until it gives up recording.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "x-sentry-error, x-sentry-rate-limits, retry-after",
+}
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": (
+        "x-sentry-auth, content-type, content-encoding, authorization, sentry-trace, baggage, "
+        "origin, accept, x-requested-with"
+    ),
+    "Access-Control-Max-Age": "3600",
+}
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler):
+    try:
+        response = await handler(request)
+    except web.HTTPException as e:
+        e.headers.update(CORS_HEADERS)
+        raise
+    response.headers.update(CORS_HEADERS)
+    return response
+
+
+async def preflight(request: web.Request) -> web.Response:
+    return web.Response(status=200, headers=PREFLIGHT_HEADERS)
+
+
+# --- responses ----------------------------------------------------------------
+
+
+def json_response(body, status: int = 200, headers: dict | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
+
+
+def error_response(status: int, reason: str, headers: dict | None = None) -> web.Response:
+    # X-Sentry-Error carries the reason to SDKs that log headers only; it
+    # must be one line of latin-1.
+    header = reason.replace("\n", " ").encode("latin-1", "replace").decode("latin-1")[:500]
+    return json_response({"detail": reason}, status, {"X-Sentry-Error": header, **(headers or {})})
+
+
+# --- body ---------------------------------------------------------------------
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The body as sent, chunked or not; 413 past `limit`, 408 when slow."""
+    if request.content_length is not None and request.content_length > limit:
+        raise Rejected(413, f"request body of {request.content_length} bytes exceeds the {limit}-byte limit")
+    buf = bytearray()
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            async for chunk in request.content.iter_any():
+                buf += chunk
+                if len(buf) > limit:
+                    raise Rejected(413, f"request body exceeds the {limit}-byte limit")
+    except TimeoutError:
+        raise Rejected(408, f"request body not received within {BODY_TIMEOUT:.0f}s") from None
+    return bytes(buf)
+
+
+def decode_body(request: web.Request, raw: bytes) -> tuple[bytes, str]:
+    encoding = decoding.normalise_encoding(request.headers.get("Content-Encoding"))
+    try:
+        return decoding.decode(raw, encoding, MAX_DECOMPRESSED), encoding
+    except decoding.BodyTooLarge as e:
+        raise Rejected(413, str(e)) from None
+    except decoding.DecodeError as e:
+        raise Rejected(400, str(e)) from None
+
+
+# --- the handler --------------------------------------------------------------
+
+
+@dataclass
+class Ingest:
+    writer: Writer
+    stats: dict
+
+    async def handle(self, request: web.Request) -> web.Response:
+        matched = match_endpoint(request.path)
+        if matched is None:
+            return error_response(404, f"no ingest endpoint at {request.path}; post envelopes to /api/<project>/envelope/")
+        endpoint, params = matched
+        try:
+            batch, answer = await getattr(self, f"_{endpoint}")(request, params)
+            batch.envelope.update(received_at=time.time(), endpoint=endpoint)
+            await self.writer.write(batch)
+        except auth.AuthError as e:
+            return self._reject(request, endpoint, e.status, e.reason)
+        except Rejected as e:
+            return self._reject(request, endpoint, e.status, e.reason)
+        except EnvelopeError as e:
+            return self._reject(request, endpoint, 400, str(e))
+        except QueueFull:
+            self.stats["queue_full"] = self.stats.get("queue_full", 0) + 1
+            return error_response(
+                429,
+                "collector busy: write queue full, retry shortly",
+                {"Retry-After": str(RETRY_AFTER), "X-Sentry-Rate-Limits": f"{RETRY_AFTER}::organization:queue_full"},
+            )
+        return answer
+
+    def _reject(self, request: web.Request, endpoint: str, status: int, reason: str) -> web.Response:
+        self.writer.submit_nowait(
+            Batch(
+                rejection={
+                    "received_at": time.time(),
+                    "endpoint": f"{endpoint} {request.path}",
+                    "status": status,
+                    "reason": reason,
+                    "user_agent": request.headers.get("User-Agent"),
+                }
+            )
+        )
+        return error_response(status, reason)
+
+    def _batch(self, request, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str) -> Batch:
+        sdk = envelope.headers.get("sdk")
+        sdk = sdk if isinstance(sdk, dict) else {}
+        records = normalise(envelope, project_id, request.remote)
+        return Batch(
+            envelope={
+                "project_id": project_id,
+                "public_key": key,
+                "event_id": envelope.event_id,
+                "sdk_name": sdk.get("name"),
+                "sdk_version": sdk.get("version"),
+                "content_encoding": encoding or None,
+                "item_count": len(envelope.items),
+                "item_types": ",".join(item.type for item in envelope.items),
+                "headers": orjson.dumps(envelope.headers).decode(),
+                "body": body,
+            },
+            records=records,
+        )
+
+    async def _envelope(self, request, params):
+        request_auth = auth.from_request(request.headers, request.query)
+        body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
+        envelope = parse(body)
+        key, project_id = auth.resolve(request_auth, envelope.headers.get("dsn"), params["project_id"])
+        batch = self._batch(request, envelope, body, encoding, key, project_id)
+        event_id = envelope.event_id
+        return batch, json_response({"id": event_id} if event_id else {})
+
+    async def _stream(self, request, params):
+        # Spotlight posts without auth or DSN: file it under project 1.
+        body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
+        envelope = parse(body)
+        dsn = envelope.headers.get("dsn")
+        key, project_id = auth.resolve(None, dsn, None) if dsn else ("spotlight", "1")
+        return self._batch(request, envelope, body, encoding, key, project_id), json_response({})
+
+    async def _store(self, request, params):
+        request_auth = _require_auth(request)
+        body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
+        event = _store_payload(body)
+        event_id = str(event.get("event_id") or uuid.uuid4().hex).replace("-", "")
+        event["event_id"] = event_id
+        item_type = "transaction" if event.get("type") == "transaction" else "event"
+        payload = orjson.dumps(event)
+        envelope = Envelope({"event_id": event_id}, [Item({"type": item_type}, payload)])
+        project_id = params.get("project_id") or "1"
+        batch = self._batch(request, envelope, payload, encoding, request_auth.public_key, project_id)
+        return batch, json_response({"id": event_id})
+
+    async def _security(self, request, params):
+        request_auth = _require_auth(request)
+        body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
+        envelope = Envelope({}, [Item({"type": "security", "content_type": request.content_type}, body)])
+        return self._batch(request, envelope, body, encoding, request_auth.public_key, params["project_id"]), json_response({})
+
+    async def _minidump(self, request, params):
+        request_auth = _require_auth(request)
+        event_id = uuid.uuid4().hex
+        items, event = await _multipart_items(request)
+        if not any(i.headers.get("attachment_type") == "event.minidump" for i in items):
+            raise Rejected(400, "missing minidump: send the file in the form field upload_file_minidump")
+        event = event or {"level": "fatal", "platform": "native", "exception": {"values": [{"type": "Minidump", "value": "native crash"}]}}
+        event["event_id"] = event_id
+        items.insert(0, Item({"type": "event"}, orjson.dumps(event)))
+        envelope = Envelope({"event_id": event_id}, items)
+        batch = self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
+        return batch, web.Response(text=event_id)
+
+    async def _attachments(self, request, params):
+        request_auth = _require_auth(request)
+        event_id = params["event_id"].replace("-", "")
+        items, _ = await _multipart_items(request)
+        envelope = Envelope({"event_id": event_id}, items)
+        batch = self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
+        return batch, json_response({})
+
+
+def _require_auth(request: web.Request) -> auth.Auth:
+    # Only the envelope endpoint can be tunnelled; the others need a key.
+    found = auth.from_request(request.headers, request.query)
+    if found is None:
+        raise auth.AuthError(401, "missing authentication: send X-Sentry-Auth or ?sentry_key=…")
+    return found
+
+
+def _store_payload(body: bytes) -> dict:
+    """The event of a store request: JSON, or (old SDKs) base64 of zlib'd JSON."""
+    if not body.strip():
+        raise Rejected(400, "empty body: the store endpoint expects an event as JSON")
+    if not body.lstrip().startswith(b"{"):
+        try:
+            body = decoding.decode(base64.b64decode(body, validate=True), "deflate", MAX_DECOMPRESSED)
+        except (binascii.Error, decoding.DecodeError):
+            raise Rejected(400, "invalid store body: neither JSON nor base64-encoded zlib JSON") from None
+        except decoding.BodyTooLarge as e:
+            raise Rejected(413, str(e)) from None
+    try:
+        event = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise Rejected(400, f"invalid event JSON: {e}") from None
+    if not isinstance(event, dict):
+        raise Rejected(400, "invalid event JSON: expected an object")
+    return event
+
+
+async def _multipart_items(request: web.Request) -> tuple[list[Item], dict | None]:
+    """Attachments from a multipart upload, and the event JSON if one came along."""
+    if request.content_length is not None and request.content_length > MAX_UPLOAD:
+        raise Rejected(413, f"upload of {request.content_length} bytes exceeds the {MAX_UPLOAD}-byte limit")
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        raise Rejected(413, f"upload exceeds the {MAX_UPLOAD}-byte limit") from None
+    except ValueError as e:
+        raise Rejected(400, f"invalid multipart body: {e}") from None
+    items, event = [], None
+    for name, value in form.items():
+        if isinstance(value, web.FileField):
+            kind = "event.minidump" if name == "upload_file_minidump" else "event.attachment"
+            items.append(
+                Item(
+                    {"type": "attachment", "filename": value.filename, "content_type": value.content_type, "attachment_type": kind},
+                    value.file.read(),
+                )
+            )
+        elif name == "sentry":
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError as e:
+                raise Rejected(400, f"invalid JSON in form field 'sentry': {e}") from None
+            event = parsed if isinstance(parsed, dict) else None
+    return items, event

@@ -1,0 +1,559 @@
+"""From parsed envelope items to rows, one dict per row, keyed by table.
+
+Pure: an `Envelope` in, a `Records` out. An item that cannot be understood
+becomes an `item_failures` row with the reason and its raw bytes, and never
+stops its siblings. Column names match `schema.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import orjson
+
+from .envelope import Envelope, Item
+
+# Relay's per-item size limits (bytes); an item over its limit is dropped
+# and counted as failed, the envelope still accepted.
+KIB, MIB = 1024, 1024 * 1024
+ITEM_LIMITS = {
+    "event": 1 * MIB,
+    "transaction": 1 * MIB,
+    "span": 1 * MIB,
+    "log": 2 * MIB,
+    "otel_log": 2 * MIB,
+    "attachment": 100 * MIB,
+    "check_in": 100 * KIB,
+    "profile": 50 * MIB,
+    "profile_chunk": 50 * MIB,
+    "replay_event": 1 * MIB,
+    "replay_recording": 100 * MIB,
+    "replay_video": 100 * MIB,
+}
+MAX_ATTACHMENTS = 30
+MAX_SESSIONS = 100
+
+
+class ItemError(ValueError):
+    """One item cannot be understood; it is recorded as failed."""
+
+
+@dataclass
+class Records:
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+
+    def add(self, table: str, row: dict) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    def count(self, table: str) -> int:
+        return len(self.rows.get(table, ()))
+
+    def extend(self, other: Records) -> None:
+        for table, rows in other.rows.items():
+            self.rows.setdefault(table, []).extend(rows)
+
+
+def timestamp(value) -> float | None:
+    """Seconds since the epoch from a number or an RFC 3339 string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def _json(value) -> str | None:
+    if value in (None, {}, []):
+        return None
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _str(value) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
+def _load_json(item: Item) -> dict:
+    try:
+        value = orjson.loads(item.payload)
+    except orjson.JSONDecodeError as e:
+        raise ItemError(f"invalid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise ItemError("invalid JSON: expected an object")
+    return value
+
+
+@dataclass(slots=True)
+class Context:
+    """What the envelope says about every item inside it."""
+
+    project_id: str
+    envelope: Envelope
+    client_ip: str | None = None
+
+    @property
+    def sdk(self) -> dict:
+        return _dict(self.envelope.headers.get("sdk"))
+
+    @property
+    def dsc(self) -> dict:
+        return _dict(self.envelope.headers.get("trace"))
+
+
+def _user_columns(user: dict, ctx: Context) -> dict:
+    ip = _str(user.get("ip_address"))
+    # `{{auto}}` asks the server to fill in the client's address.
+    if ip == "{{auto}}":
+        ip = ctx.client_ip
+    return {
+        "user_id": _str(user.get("id")),
+        "user_email": _str(user.get("email")),
+        "user_username": _str(user.get("username") or user.get("name")),
+        "user_ip": ip,
+    }
+
+
+def _sdk_columns(event: dict, ctx: Context) -> dict:
+    sdk = _dict(event.get("sdk")) or ctx.sdk
+    return {"sdk_name": _str(sdk.get("name")), "sdk_version": _str(sdk.get("version"))}
+
+
+def _event_common(event: dict, ctx: Context) -> dict:
+    return {
+        "project_id": ctx.project_id,
+        "platform": _str(event.get("platform")),
+        "environment": _str(event.get("environment")),
+        "release": _str(event.get("release")),
+        **_sdk_columns(event, ctx),
+        **_user_columns(_dict(event.get("user")), ctx),
+    }
+
+
+# --- events -----------------------------------------------------------------
+
+
+def _exception_values(event: dict) -> list[dict]:
+    exc = event.get("exception")
+    values = exc.get("values") if isinstance(exc, dict) else exc
+    return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else []
+
+
+def _message(event: dict) -> str | None:
+    msg = event.get("logentry") or event.get("message")
+    if isinstance(msg, dict):
+        return _str(msg.get("formatted") or msg.get("message"))
+    return _str(msg)
+
+
+def _event(item: Item, ctx: Context, out: Records) -> None:
+    event = _load_json(item)
+    if event.get("type") == "transaction":
+        return _transaction_event(event, ctx, out)
+    trace = _dict(_dict(event.get("contexts")).get("trace"))
+    exceptions = _exception_values(event)
+    # The outermost exception (the one raised last) is listed last.
+    top = exceptions[-1] if exceptions else {}
+    event_id = _str(event.get("event_id")) or ctx.envelope.event_id
+    if not event_id:
+        raise ItemError("event has no event_id")
+    out.add(
+        "events",
+        {
+            "event_id": event_id.replace("-", ""),
+            "trace_id": _str(trace.get("trace_id")),
+            "span_id": _str(trace.get("span_id")),
+            "level": _str(event.get("level")) or "error",
+            "exception_type": _str(top.get("type")),
+            "exception_value": _str(top.get("value")),
+            "message": _message(event),
+            "transaction_name": _str(event.get("transaction")),
+            "culprit": _str(event.get("culprit")),
+            "timestamp": timestamp(event.get("timestamp")),
+            **_event_common(event, ctx),
+            "data": orjson.dumps(event).decode(),
+        },
+    )
+
+
+# --- transactions and spans -------------------------------------------------
+
+
+def _span_row(span: dict, segment: dict, common: dict, origin: str) -> dict:
+    return {
+        "trace_id": _str(span.get("trace_id")) or segment["trace_id"],
+        "span_id": _str(span.get("span_id")),
+        "parent_span_id": _str(span.get("parent_span_id")),
+        "segment_id": segment["span_id"],
+        "is_segment": 0,
+        "op": _str(span.get("op")),
+        "description": _str(span.get("description")),
+        "start_timestamp": timestamp(span.get("start_timestamp")),
+        "timestamp": timestamp(span.get("timestamp")),
+        "status": _str(span.get("status")),
+        **common,
+        "tags": _json(span.get("tags")),
+        "data": _json(span.get("data")),
+        "origin": origin,
+    }
+
+
+def _transaction_event(event: dict, ctx: Context, out: Records) -> None:
+    trace = _dict(_dict(event.get("contexts")).get("trace"))
+    trace_id, span_id = _str(trace.get("trace_id")), _str(trace.get("span_id"))
+    if not trace_id or not span_id:
+        raise ItemError("transaction has no contexts.trace.trace_id/span_id")
+    event_id = (_str(event.get("event_id")) or ctx.envelope.event_id or "").replace("-", "")
+    common = _event_common(event, ctx)
+    root_data = dict(_dict(trace.get("data")))
+    request = _dict(event.get("request"))
+    for key in ("url", "method"):
+        if request.get(key):
+            root_data.setdefault(f"http.request.{key}", request[key])
+    root = {
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_span_id": _str(trace.get("parent_span_id")),
+        "segment_id": span_id,
+        "is_segment": 1,
+        "op": _str(trace.get("op")),
+        "description": _str(event.get("transaction")),
+        "start_timestamp": timestamp(event.get("start_timestamp")),
+        "timestamp": timestamp(event.get("timestamp")),
+        "status": _str(trace.get("status")),
+        **common,
+        "tags": _json(event.get("tags")),
+        "data": _json(root_data),
+        "origin": "transaction",
+        "event_id": event_id,
+        "dsc": _json(ctx.dsc),
+    }
+    out.add("spans", root)
+    for span in _list(event.get("spans")):
+        if isinstance(span, dict) and span.get("span_id"):
+            out.add("spans", _span_row(span, root, common, "transaction"))
+    stored = {k: v for k, v in event.items() if k != "spans"}
+    out.add(
+        "transactions",
+        {
+            "event_id": event_id or span_id,
+            "trace_id": trace_id,
+            "span_id": span_id,
+            "name": root["description"],
+            "op": root["op"],
+            "start_timestamp": root["start_timestamp"],
+            "timestamp": root["timestamp"],
+            "project_id": ctx.project_id,
+            "data": orjson.dumps(stored).decode(),
+        },
+    )
+
+
+def _transaction(item: Item, ctx: Context, out: Records) -> None:
+    _transaction_event(_load_json(item), ctx, out)
+
+
+def _attribute_values(attributes) -> dict:
+    # v2 attributes are typed: {"sentry.op": {"type": "string", "value": "http.server"}}.
+    flat = {}
+    for key, value in _dict(attributes).items():
+        flat[key] = value.get("value") if isinstance(value, dict) and "value" in value else value
+    return flat
+
+
+def _v2_span(span: dict, ctx: Context) -> dict:
+    attrs = _attribute_values(span.get("attributes"))
+    sdk = ctx.sdk
+    user = {
+        "id": attrs.get("user.id"),
+        "email": attrs.get("user.email"),
+        "username": attrs.get("user.name") or attrs.get("user.username"),
+        "ip_address": attrs.get("user.ip_address") or attrs.get("client.address"),
+    }
+    is_segment = bool(span.get("is_segment"))
+    span_id = _str(span.get("span_id"))
+    return {
+        "trace_id": _str(span.get("trace_id")),
+        "span_id": span_id,
+        "parent_span_id": _str(span.get("parent_span_id")),
+        "segment_id": _str(attrs.get("sentry.segment.id")) or (span_id if is_segment else None),
+        "is_segment": int(is_segment),
+        "op": _str(attrs.get("sentry.op")),
+        "description": _str(span.get("name")),
+        "start_timestamp": timestamp(span.get("start_timestamp")),
+        "timestamp": timestamp(span.get("end_timestamp")),
+        "status": _str(span.get("status")),
+        "project_id": ctx.project_id,
+        "platform": _str(attrs.get("sentry.platform")),
+        "environment": _str(attrs.get("sentry.environment")),
+        "release": _str(attrs.get("sentry.release")),
+        "sdk_name": _str(attrs.get("sentry.sdk.name") or sdk.get("name")),
+        "sdk_version": _str(attrs.get("sentry.sdk.version") or sdk.get("version")),
+        **_user_columns(user, ctx),
+        "tags": None,
+        "data": _json(attrs),
+        "origin": "span_v2",
+        "dsc": _json(ctx.dsc) if is_segment else None,
+    }
+
+
+def _span(item: Item, ctx: Context, out: Records) -> None:
+    payload = _load_json(item)
+    if "items" not in payload:
+        # A v1 standalone span: one span object in the classic shape.
+        if not payload.get("trace_id") or not payload.get("span_id"):
+            raise ItemError("span has no trace_id/span_id")
+        segment = {"trace_id": payload["trace_id"], "span_id": _str(payload.get("segment_id"))}
+        common = {"project_id": ctx.project_id, **_sdk_columns({}, ctx)}
+        out.add("spans", _span_row(payload, segment, common, "span_v1"))
+        return
+    for span in _list(payload.get("items")):
+        if isinstance(span, dict) and span.get("trace_id") and span.get("span_id"):
+            out.add("spans", _v2_span(span, ctx))
+
+
+# --- logs, sessions, replays, feedback, attachments, client reports --------
+
+
+def _log(item: Item, ctx: Context, out: Records) -> None:
+    sdk = ctx.sdk
+    for log in _list(_load_json(item).get("items")):
+        if not isinstance(log, dict):
+            continue
+        attrs = _attribute_values(log.get("attributes"))
+        out.add(
+            "logs",
+            {
+                "trace_id": _str(log.get("trace_id")),
+                "span_id": _str(log.get("span_id") or attrs.get("sentry.trace.parent_span_id")),
+                "timestamp": timestamp(log.get("timestamp")),
+                "level": _str(log.get("level")),
+                "severity_number": log.get("severity_number") if isinstance(log.get("severity_number"), int) else None,
+                "body": _str(log.get("body")),
+                "attributes": _json(attrs),
+                "sdk_name": _str(attrs.get("sentry.sdk.name") or sdk.get("name")),
+                "sdk_version": _str(attrs.get("sentry.sdk.version") or sdk.get("version")),
+                "environment": _str(attrs.get("sentry.environment")),
+                "release": _str(attrs.get("sentry.release")),
+                "project_id": ctx.project_id,
+            },
+        )
+
+
+def _session(item: Item, ctx: Context, out: Records) -> None:
+    session = _load_json(item)
+    attrs = _dict(session.get("attrs"))
+    out.add(
+        "sessions",
+        {
+            "kind": "session",
+            "sid": _str(session.get("sid")),
+            "did": _str(session.get("did")),
+            "status": _str(session.get("status")),
+            "errors": session.get("errors") if isinstance(session.get("errors"), int) else None,
+            "started": timestamp(session.get("started")),
+            "timestamp": timestamp(session.get("timestamp")),
+            "release": _str(attrs.get("release")),
+            "environment": _str(attrs.get("environment")),
+            "data": orjson.dumps(session).decode(),
+            "project_id": ctx.project_id,
+        },
+    )
+
+
+def _sessions(item: Item, ctx: Context, out: Records) -> None:
+    payload = _load_json(item)
+    attrs = _dict(payload.get("attrs"))
+    aggregates = [a for a in _list(payload.get("aggregates")) if isinstance(a, dict)]
+    for aggregate in aggregates[:MAX_SESSIONS]:
+        out.add(
+            "sessions",
+            {
+                "kind": "aggregate",
+                "did": _str(aggregate.get("did")),
+                "started": timestamp(aggregate.get("started")),
+                "release": _str(attrs.get("release")),
+                "environment": _str(attrs.get("environment")),
+                "data": orjson.dumps(aggregate).decode(),
+                "project_id": ctx.project_id,
+            },
+        )
+
+
+def _replay_event(item: Item, ctx: Context, out: Records) -> None:
+    replay = _load_json(item)
+    out.add(
+        "replays",
+        {
+            "replay_id": _str(replay.get("replay_id") or replay.get("event_id")) or ctx.envelope.event_id,
+            "segment_id": replay.get("segment_id") if isinstance(replay.get("segment_id"), int) else None,
+            "timestamp": timestamp(replay.get("timestamp")),
+            "trace_ids": _json(replay.get("trace_ids")),
+            "urls": _json(replay.get("urls")),
+            **_event_common(replay, ctx),
+            "data": orjson.dumps(replay).decode(),
+        },
+    )
+
+
+def _replay_recording(item: Item, ctx: Context, out: Records) -> None:
+    # The payload is a `{"segment_id": N}` line, then compressed rrweb JSON;
+    # kept as sent, with the segment id lifted out for lookups.
+    first, _, _ = item.payload.partition(b"\n")
+    try:
+        segment_id = orjson.loads(first).get("segment_id") if first.startswith(b"{") else None
+    except (orjson.JSONDecodeError, AttributeError):
+        segment_id = None
+    out.add(
+        "replay_recordings",
+        {
+            "replay_id": ctx.envelope.event_id,
+            "segment_id": segment_id if isinstance(segment_id, int) else None,
+            "kind": item.type,
+            "size": len(item.payload),
+            "payload": item.payload,
+        },
+    )
+
+
+def _user_report(item: Item, ctx: Context, out: Records) -> None:
+    report = _load_json(item)
+    out.add(
+        "feedback",
+        {
+            "kind": "user_report",
+            "event_id": _str(report.get("event_id")),
+            "name": _str(report.get("name")),
+            "email": _str(report.get("email")),
+            "message": _str(report.get("comments")),
+            "data": orjson.dumps(report).decode(),
+            "project_id": ctx.project_id,
+        },
+    )
+
+
+def _feedback(item: Item, ctx: Context, out: Records) -> None:
+    event = _load_json(item)
+    contexts = _dict(event.get("contexts"))
+    fb = _dict(contexts.get("feedback"))
+    out.add(
+        "feedback",
+        {
+            "kind": "feedback",
+            "event_id": _str(event.get("event_id")) or ctx.envelope.event_id,
+            "associated_event_id": _str(fb.get("associated_event_id")),
+            "trace_id": _str(_dict(contexts.get("trace")).get("trace_id")),
+            "name": _str(fb.get("name")),
+            "email": _str(fb.get("contact_email")),
+            "message": _str(fb.get("message")),
+            "timestamp": timestamp(event.get("timestamp")),
+            "data": orjson.dumps(event).decode(),
+            "project_id": ctx.project_id,
+        },
+    )
+
+
+def _attachment(item: Item, ctx: Context, out: Records) -> None:
+    out.add(
+        "attachments",
+        {
+            "event_id": ctx.envelope.event_id,
+            "filename": _str(item.headers.get("filename")),
+            "content_type": _str(item.headers.get("content_type")),
+            "attachment_type": _str(item.headers.get("attachment_type")) or "event.attachment",
+            "size": len(item.payload),
+            "payload": item.payload,
+        },
+    )
+
+
+def _client_report(item: Item, ctx: Context, out: Records) -> None:
+    report = _load_json(item)
+    sdk = ctx.sdk
+    when = timestamp(report.get("timestamp"))
+    for kind in ("discarded_events", "rate_limited_events", "filtered_events", "filtered_sampling_events"):
+        for entry in _list(report.get(kind)):
+            if not isinstance(entry, dict):
+                continue
+            out.add(
+                "client_reports",
+                {
+                    "timestamp": when,
+                    "kind": kind,
+                    "reason": _str(entry.get("reason")),
+                    "category": _str(entry.get("category")),
+                    "quantity": entry.get("quantity") if isinstance(entry.get("quantity"), int) else None,
+                    "sdk_name": _str(sdk.get("name")),
+                    "project_id": ctx.project_id,
+                },
+            )
+
+
+HANDLERS = {
+    "event": _event,
+    "transaction": _transaction,
+    "span": _span,
+    "log": _log,
+    "session": _session,
+    "sessions": _sessions,
+    "replay_event": _replay_event,
+    "replay_recording": _replay_recording,
+    "replay_video": _replay_recording,
+    "user_report": _user_report,
+    "feedback": _feedback,
+    "attachment": _attachment,
+    "client_report": _client_report,
+}
+
+
+def _keep_raw(item: Item, ctx: Context, out: Records) -> None:
+    # Profiles, check-ins, metrics and types this collector does not know
+    # yet: kept as sent, so nothing an SDK sends is lost.
+    out.add(
+        "other_items",
+        {
+            "type": item.type,
+            "content_type": _str(item.headers.get("content_type")),
+            "size": len(item.payload),
+            "payload": item.payload,
+            "project_id": ctx.project_id,
+        },
+    )
+
+
+def normalise(envelope: Envelope, project_id: str, client_ip: str | None = None) -> Records:
+    ctx = Context(project_id, envelope, client_ip)
+    out = Records()
+    for index, item in enumerate(envelope.items):
+        limit = ITEM_LIMITS.get(item.type)
+        # Each item lands whole or not at all: its rows join the envelope's
+        # only once its handler has finished.
+        item_rows = Records()
+        try:
+            if limit is not None and len(item.payload) > limit:
+                raise ItemError(f"{item.type} item of {len(item.payload)} bytes exceeds the {limit}-byte limit")
+            if item.type == "attachment" and out.count("attachments") >= MAX_ATTACHMENTS:
+                raise ItemError(f"more than {MAX_ATTACHMENTS} attachments in one envelope")
+            HANDLERS.get(item.type, _keep_raw)(item, ctx, item_rows)
+            out.extend(item_rows)
+        except (ItemError, TypeError, ValueError, AttributeError) as e:
+            # A payload of a shape no SDK sends: the item fails, alone.
+            out.add(
+                "item_failures",
+                {"item_index": index, "item_type": item.type, "reason": str(e), "payload": item.payload},
+            )
+    return out

@@ -1,0 +1,253 @@
+"""The SQLite schema: one table per kind of thing the SDKs send.
+
+This dict is the single source of truth: the writer inserts by these column
+lists, and docs/schema.md describes them for people opening the file with
+sqlite-utils or Datasette. JSON columns hold TEXT; raw payloads are BLOBs.
+Every row but `traces` and `rejections` names the envelope it came from.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+USER = {"user_id": str, "user_email": str, "user_username": str, "user_ip": str}
+SDK = {"sdk_name": str, "sdk_version": str}
+RELEASE = {"environment": str, "release": str}
+
+TABLES: dict[str, dict] = {
+    "envelopes": {
+        "columns": {
+            "id": int,
+            "received_at": float,
+            "endpoint": str,
+            "project_id": str,
+            "public_key": str,
+            "event_id": str,
+            **SDK,
+            "content_encoding": str,
+            "item_count": int,
+            "item_types": str,
+            "headers": str,
+            "body": bytes,
+        },
+        "pk": "id",
+        "indexes": [["received_at"], ["event_id"]],
+    },
+    "spans": {
+        "columns": {
+            "trace_id": str,
+            "span_id": str,
+            "parent_span_id": str,
+            "segment_id": str,
+            "is_segment": int,
+            "op": str,
+            "description": str,
+            "start_timestamp": float,
+            "timestamp": float,
+            "status": str,
+            "project_id": str,
+            **SDK,
+            "platform": str,
+            **RELEASE,
+            **USER,
+            "tags": str,
+            "data": str,
+            "origin": str,
+            "event_id": str,
+            "dsc": str,
+            "envelope_id": int,
+        },
+        "indexes": [["trace_id", "start_timestamp"], ["span_id"], ["user_id"], ["user_email"]],
+    },
+    "transactions": {
+        "columns": {
+            "event_id": str,
+            "trace_id": str,
+            "span_id": str,
+            "name": str,
+            "op": str,
+            "start_timestamp": float,
+            "timestamp": float,
+            "project_id": str,
+            "data": str,
+            "envelope_id": int,
+        },
+        "pk": "event_id",
+        "indexes": [["trace_id"]],
+    },
+    "events": {
+        "columns": {
+            "event_id": str,
+            "trace_id": str,
+            "span_id": str,
+            "level": str,
+            "exception_type": str,
+            "exception_value": str,
+            "message": str,
+            "transaction_name": str,
+            "culprit": str,
+            "timestamp": float,
+            "project_id": str,
+            "platform": str,
+            **RELEASE,
+            **SDK,
+            **USER,
+            "data": str,
+            "envelope_id": int,
+        },
+        "pk": "event_id",
+        "indexes": [["trace_id"], ["timestamp"], ["user_id"], ["user_email"]],
+    },
+    "logs": {
+        "columns": {
+            "trace_id": str,
+            "span_id": str,
+            "timestamp": float,
+            "level": str,
+            "severity_number": int,
+            "body": str,
+            "attributes": str,
+            **SDK,
+            **RELEASE,
+            "project_id": str,
+            "envelope_id": int,
+        },
+        "indexes": [["trace_id"]],
+    },
+    "sessions": {
+        "columns": {
+            "kind": str,
+            "sid": str,
+            "did": str,
+            "status": str,
+            "errors": int,
+            "started": float,
+            "timestamp": float,
+            **RELEASE,
+            "project_id": str,
+            "data": str,
+            "envelope_id": int,
+        },
+        "indexes": [["did"]],
+    },
+    "replays": {
+        "columns": {
+            "replay_id": str,
+            "segment_id": int,
+            "timestamp": float,
+            "trace_ids": str,
+            "urls": str,
+            "project_id": str,
+            "platform": str,
+            **RELEASE,
+            **SDK,
+            **USER,
+            "data": str,
+            "envelope_id": int,
+        },
+        "indexes": [["replay_id"]],
+    },
+    "replay_recordings": {
+        "columns": {"replay_id": str, "segment_id": int, "kind": str, "size": int, "payload": bytes, "envelope_id": int},
+        "indexes": [["replay_id"]],
+    },
+    "feedback": {
+        "columns": {
+            "kind": str,
+            "event_id": str,
+            "associated_event_id": str,
+            "trace_id": str,
+            "name": str,
+            "email": str,
+            "message": str,
+            "timestamp": float,
+            "project_id": str,
+            "data": str,
+            "envelope_id": int,
+        },
+        "indexes": [["event_id"]],
+    },
+    "attachments": {
+        "columns": {
+            "event_id": str,
+            "filename": str,
+            "content_type": str,
+            "attachment_type": str,
+            "size": int,
+            "payload": bytes,
+            "envelope_id": int,
+        },
+        "indexes": [["event_id"]],
+    },
+    "client_reports": {
+        "columns": {
+            "timestamp": float,
+            "kind": str,
+            "reason": str,
+            "category": str,
+            "quantity": int,
+            "sdk_name": str,
+            "project_id": str,
+            "envelope_id": int,
+        },
+    },
+    "other_items": {
+        "columns": {"type": str, "content_type": str, "size": int, "payload": bytes, "project_id": str, "envelope_id": int},
+    },
+    "item_failures": {
+        "columns": {"item_index": int, "item_type": str, "reason": str, "payload": bytes, "envelope_id": int},
+    },
+    # Requests answered 4xx: why, so a developer can see what their SDK got wrong.
+    "rejections": {
+        "columns": {"received_at": float, "endpoint": str, "status": int, "reason": str, "user_agent": str},
+    },
+    # One summary row per trace, kept up to date by the writer, so that the
+    # trace list never has to scan spans.
+    "traces": {
+        "columns": {
+            "trace_id": str,
+            "start_timestamp": float,
+            "end_timestamp": float,
+            "root_name": str,
+            "root_op": str,
+            "root_is_parentless": int,
+            "root_start_timestamp": float,
+            "span_count": int,
+            "error_count": int,
+            "sdks": str,
+            "users": str,
+            "environments": str,
+            "last_seen": float,
+        },
+        "pk": "trace_id",
+        "indexes": [["start_timestamp"], ["last_seen"]],
+    },
+}
+
+
+def columns(table: str) -> list[str]:
+    return list(TABLES[table]["columns"])
+
+
+def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # WAL lets readers run beside the single writer; NORMAL is durable
+        # against a crashed process (not a power cut) and costs one fsync per
+        # checkpoint instead of one per commit.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+def create(conn: sqlite3.Connection) -> None:
+    db = sqlite_utils.Database(conn)
+    for name, spec in TABLES.items():
+        db[name].create(spec["columns"], pk=spec.get("pk"), if_not_exists=True)
+        for index in spec.get("indexes", ()):
+            db[name].create_index(index, if_not_exists=True)

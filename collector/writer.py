@@ -1,0 +1,277 @@
+"""The single writer: one thread owns the write connection and group-commits.
+
+Request handlers hand over a `Batch` and await its future; the thread takes
+every batch waiting in the queue, writes them in one transaction (each inside
+its own savepoint, so one bad batch never takes the others down), commits,
+and only then resolves the futures. So an envelope is answered 200 only after
+its rows are on disk, and ingest never waits on a SQLite lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+
+import orjson
+
+from . import schema
+from .normalize import Records
+
+log = logging.getLogger(__name__)
+
+# How many batches one transaction may take; bounds the latency of the
+# first batch in a burst.
+MAX_GROUP = 512
+_STOP = object()
+
+
+class QueueFull(Exception):
+    """The write queue is full: answer 429 and let the SDK back off."""
+
+
+@dataclass
+class Batch:
+    """What one request stores: an optional envelope row and its records."""
+
+    envelope: dict | None = None
+    records: Records = field(default_factory=Records)
+    rejection: dict | None = None
+
+
+class Writer:
+    def __init__(self, path: str, max_queue: int = 10_000):
+        self.path = path
+        self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
+        self._conn = schema.connect(path)
+        schema.create(self._conn)
+        self._sql = {
+            name: f"INSERT OR REPLACE INTO {name} ({', '.join(schema.columns(name))}) "
+            f"VALUES ({', '.join('?' * len(schema.columns(name)))})"
+            for name in schema.TABLES
+        }
+        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+        self._thread.start()
+
+    # --- called from the event loop ------------------------------------------
+
+    async def write(self, batch: Batch) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        try:
+            self._queue.put_nowait((batch, future, loop))
+        except queue.Full:
+            raise QueueFull() from None
+        await future
+
+    def submit_nowait(self, batch: Batch) -> None:
+        """Queue a batch nobody waits for (a rejection note); dropped when full."""
+        try:
+            self._queue.put_nowait((batch, None, None))
+        except queue.Full:
+            log.warning("write queue full; not recording a rejection")
+
+    def close(self) -> None:
+        """Write everything already queued, then stop the thread."""
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._conn.close()
+
+    @property
+    def queued(self) -> int:
+        return self._queue.qsize()
+
+    # --- the writer thread ---------------------------------------------------
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            group = [self._queue.get()]
+            while len(group) < MAX_GROUP:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in group:
+                stopping = True
+                group = [g for g in group if g is not _STOP]
+            if group:
+                self._commit(group)
+
+    def _commit(self, group: list) -> None:
+        conn = self._conn
+        results = []
+        conn.execute("BEGIN")
+        traces: dict[str, dict] = {}
+        for batch, future, loop in group:
+            try:
+                conn.execute("SAVEPOINT batch")
+                self._insert(conn, batch, traces)
+                conn.execute("RELEASE batch")
+                results.append((future, loop, None))
+            except sqlite3.Error as e:
+                conn.execute("ROLLBACK TO batch")
+                conn.execute("RELEASE batch")
+                log.exception("could not store a batch")
+                results.append((future, loop, e))
+        try:
+            _update_traces(conn, traces)
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            log.exception("commit failed")
+            conn.execute("ROLLBACK")
+            results = [(future, loop, e) for future, loop, _ in results]
+        for future, loop, error in results:
+            if future is not None:
+                loop.call_soon_threadsafe(_settle, future, error)
+
+    def _insert(self, conn: sqlite3.Connection, batch: Batch, traces: dict) -> None:
+        if batch.rejection is not None:
+            self._insert_rows(conn, "rejections", [batch.rejection])
+            return
+        envelope_id = None
+        if batch.envelope is not None:
+            cur = conn.execute(self._sql["envelopes"], _values("envelopes", batch.envelope))
+            envelope_id = cur.lastrowid
+        for table, rows in batch.records.rows.items():
+            for row in rows:
+                row["envelope_id"] = envelope_id
+            self._insert_rows(conn, table, rows)
+        _collect_trace_summaries(batch.records, traces)
+
+    def _insert_rows(self, conn, table: str, rows: list[dict]) -> None:
+        conn.executemany(self._sql[table], [_values(table, row) for row in rows])
+
+
+def _values(table: str, row: dict) -> tuple:
+    return tuple(row.get(c) for c in schema.TABLES[table]["columns"])
+
+
+def _settle(future: asyncio.Future, error: Exception | None) -> None:
+    if future.cancelled():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+# --- the traces summary table ------------------------------------------------
+
+
+def _user_label(row: dict) -> dict | None:
+    user = {k: row.get(f"user_{k}") for k in ("id", "email", "username")}
+    user = {k: v for k, v in user.items() if v}
+    return user or None
+
+
+def _collect_trace_summaries(records: Records, traces: dict) -> None:
+    for span in records.rows.get("spans", ()):
+        trace_id = span.get("trace_id")
+        if not trace_id:
+            continue
+        t = traces.setdefault(trace_id, _empty_summary())
+        t["span_count"] += 1
+        _widen(t, span.get("start_timestamp"), span.get("timestamp"))
+        if span.get("is_segment") or not span.get("parent_span_id"):
+            root = (span.get("description"), span.get("op"), not span.get("parent_span_id"), span.get("start_timestamp"))
+            _offer_root(t, root)
+        _add_labels(t, span)
+    for event in records.rows.get("events", ()):
+        trace_id = event.get("trace_id")
+        if not trace_id:
+            continue
+        t = traces.setdefault(trace_id, _empty_summary())
+        t["error_count"] += 1
+        _widen(t, event.get("timestamp"), event.get("timestamp"))
+        _add_labels(t, event)
+
+
+def _empty_summary() -> dict:
+    return {
+        "start_timestamp": None,
+        "end_timestamp": None,
+        "root": None,
+        "span_count": 0,
+        "error_count": 0,
+        "sdks": set(),
+        "users": [],
+        "environments": set(),
+    }
+
+
+def _widen(t: dict, start, end) -> None:
+    if start is not None and (t["start_timestamp"] is None or start < t["start_timestamp"]):
+        t["start_timestamp"] = start
+    if end is not None and (t["end_timestamp"] is None or end > t["end_timestamp"]):
+        t["end_timestamp"] = end
+
+
+def _root_rank(root: tuple) -> tuple:
+    # root = (name, op, parentless, start). A span without a parent beats a
+    # segment whose parent lives elsewhere; then the earliest wins.
+    _, _, parentless, start = root
+    return (0 if parentless else 1, start if start is not None else float("inf"))
+
+
+def _offer_root(t: dict, root: tuple) -> None:
+    if t["root"] is None or _root_rank(root) < _root_rank(t["root"]):
+        t["root"] = root
+
+
+def _add_labels(t: dict, row: dict) -> None:
+    if row.get("sdk_name"):
+        t["sdks"].add(row["sdk_name"])
+    if row.get("environment"):
+        t["environments"].add(row["environment"])
+    user = _user_label(row)
+    if user and user not in t["users"]:
+        t["users"].append(user)
+
+
+MAX_USERS_PER_TRACE = 20
+
+
+def _update_traces(conn: sqlite3.Connection, traces: dict) -> None:
+    now = time.time()
+    for trace_id, t in traces.items():
+        old = conn.execute(
+            "SELECT start_timestamp, end_timestamp, root_name, root_op, root_is_parentless, span_count,"
+            " error_count, sdks, users, environments, root_start_timestamp FROM traces WHERE trace_id = ?",
+            (trace_id,),
+        ).fetchone()
+        if old:
+            _widen(t, old[0], old[1])
+            t["span_count"] += old[5]
+            t["error_count"] += old[6]
+            t["sdks"].update(orjson.loads(old[7] or "[]"))
+            t["environments"].update(orjson.loads(old[9] or "[]"))
+            users = orjson.loads(old[8] or "[]")
+            t["users"] = users + [u for u in t["users"] if u not in users]
+            if old[10] is not None or old[2] is not None:
+                _offer_root(t, (old[2], old[3], bool(old[4]), old[10]))
+        root = t["root"] or (None, None, False, None)
+        conn.execute(
+            "INSERT OR REPLACE INTO traces (trace_id, start_timestamp, end_timestamp, root_name, root_op,"
+            " root_is_parentless, root_start_timestamp, span_count, error_count, sdks, users, environments,"
+            " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                trace_id,
+                t["start_timestamp"],
+                t["end_timestamp"],
+                root[0],
+                root[1],
+                int(bool(root[2])),
+                root[3],
+                t["span_count"],
+                t["error_count"],
+                orjson.dumps(sorted(t["sdks"])).decode(),
+                orjson.dumps(t["users"][:MAX_USERS_PER_TRACE]).decode(),
+                orjson.dumps(sorted(t["environments"])).decode(),
+                now,
+            ),
+        )
