@@ -8,6 +8,7 @@ from aiohttp import web
 
 from . import queries, traces
 from .ingest import error_response, json_response
+from .keys import INGEST_STATS, READER, WRITER
 
 HEX_ID = re.compile(r"^[0-9a-fA-F-]{16,36}$")
 MAX_LIMIT = 1000
@@ -25,13 +26,13 @@ def _int_param(request: web.Request, name: str, default: int, maximum: int) -> i
 async def list_traces(request: web.Request) -> web.Response:
     limit = _int_param(request, "limit", 50, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 10**9)
-    rows = await request.app["reader"].run(queries.list_traces, limit, offset)
+    rows = await request.app[READER].run(queries.list_traces, limit, offset)
     return json_response({"traces": [traces.summary_view(r) for r in rows]})
 
 
 async def get_trace(request: web.Request) -> web.Response:
     trace_id = request.match_info["trace_id"].lower()
-    rows = await request.app["reader"].run(queries.trace_rows, trace_id)
+    rows = await request.app[READER].run(queries.trace_rows, trace_id)
     if rows is None:
         return error_response(404, f"no trace {trace_id} stored; is the SDK's DSN pointing at this collector?")
     return json_response(traces.assemble(trace_id, rows))
@@ -41,16 +42,16 @@ async def get_event(request: web.Request) -> web.Response:
     event_id = request.match_info["event_id"]
     if not HEX_ID.match(event_id):
         return error_response(404, f"{event_id!r} is not an event id (32 hex digits)")
-    data = await request.app["reader"].run(queries.event_json, event_id)
+    data = await request.app[READER].run(queries.event_json, event_id)
     if data is None:
         return error_response(404, f"no event {event_id} stored")
     return web.Response(body=data.encode(), content_type="application/json")
 
 
 async def get_stats(request: web.Request) -> web.Response:
-    body = await request.app["reader"].run(queries.stats)
-    body["write_queue"] = {"queued": request.app["writer"].queued, "full_rejections": request.app["ingest_stats"].get("queue_full", 0)}
-    body["database"] = request.app["reader"].path
+    body = await request.app[READER].run(queries.stats)
+    body["write_queue"] = {"queued": request.app[WRITER].queued, "full_rejections": request.app[INGEST_STATS].get("queue_full", 0)}
+    body["database"] = request.app[READER].path
     return json_response(body)
 
 

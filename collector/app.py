@@ -6,6 +6,7 @@ from aiohttp import web
 
 from . import api
 from .ingest import Ingest, cors_middleware, preflight
+from .keys import INGEST_STATS, READER, WRITER
 from .queries import Reader
 from .writer import Writer
 
@@ -15,10 +16,10 @@ def create_app(db_path: str, max_queue: int = 10_000) -> web.Application:
     # envelopes are read by ingest with their own limits.
     app = web.Application(middlewares=[cors_middleware], client_max_size=100 * 1024 * 1024)
     writer = Writer(db_path, max_queue=max_queue)
-    app["writer"] = writer
-    app["reader"] = Reader(db_path)
-    app["ingest_stats"] = {}
-    ingest = Ingest(writer, app["ingest_stats"])
+    app[WRITER] = writer
+    app[READER] = Reader(db_path)
+    app[INGEST_STATS] = {}
+    ingest = Ingest(writer, app[INGEST_STATS])
     api.add_routes(app)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_post("/{tail:.*}", ingest.handle)
@@ -29,8 +30,8 @@ def create_app(db_path: str, max_queue: int = 10_000) -> web.Application:
 async def _close(app: web.Application) -> None:
     # Runs after the server stopped taking requests and finished the ones in
     # flight: what was acknowledged is committed; this drains the rest.
-    app["reader"].close()
-    app["writer"].close()
+    app[READER].close()
+    app[WRITER].close()
 
 
 # aiohttp would otherwise inflate gzip/deflate/br bodies itself, unbounded.

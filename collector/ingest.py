@@ -162,11 +162,11 @@ class Ingest:
             batch.envelope.update(received_at=time.time(), endpoint=endpoint)
             await self.writer.write(batch)
         except auth.AuthError as e:
-            return self._reject(request, endpoint, e.status, e.reason)
+            return await self._reject(request, endpoint, e.status, e.reason)
         except Rejected as e:
-            return self._reject(request, endpoint, e.status, e.reason)
+            return await self._reject(request, endpoint, e.status, e.reason)
         except EnvelopeError as e:
-            return self._reject(request, endpoint, 400, str(e))
+            return await self._reject(request, endpoint, 400, str(e))
         except QueueFull:
             self.stats["queue_full"] = self.stats.get("queue_full", 0) + 1
             return error_response(
@@ -176,18 +176,20 @@ class Ingest:
             )
         return answer
 
-    def _reject(self, request: web.Request, endpoint: str, status: int, reason: str) -> web.Response:
-        self.writer.submit_nowait(
-            Batch(
-                rejection={
-                    "received_at": time.time(),
-                    "endpoint": f"{endpoint} {request.path}",
-                    "status": status,
-                    "reason": reason,
-                    "user_agent": request.headers.get("User-Agent"),
-                }
-            )
-        )
+    async def _reject(self, request: web.Request, endpoint: str, status: int, reason: str) -> web.Response:
+        # Noted before answering, so /api/stats agrees with what the SDK saw;
+        # skipped (not waited for) when the queue is already full.
+        rejection = {
+            "received_at": time.time(),
+            "endpoint": f"{endpoint} {request.path}",
+            "status": status,
+            "reason": reason,
+            "user_agent": request.headers.get("User-Agent"),
+        }
+        try:
+            await self.writer.write(Batch(rejection=rejection))
+        except QueueFull:
+            self.stats["unrecorded_rejections"] = self.stats.get("unrecorded_rejections", 0) + 1
         return error_response(status, reason)
 
     def _batch(self, request, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str) -> Batch:

@@ -68,13 +68,6 @@ class Writer:
             raise QueueFull() from None
         await future
 
-    def submit_nowait(self, batch: Batch) -> None:
-        """Queue a batch nobody waits for (a rejection note); dropped when full."""
-        try:
-            self._queue.put_nowait((batch, None, None))
-        except queue.Full:
-            log.warning("write queue full; not recording a rejection")
-
     def close(self) -> None:
         """Write everything already queued, then stop the thread."""
         self._queue.put(_STOP)
@@ -100,7 +93,17 @@ class Writer:
                 stopping = True
                 group = [g for g in group if g is not _STOP]
             if group:
-                self._commit(group)
+                try:
+                    self._commit(group)
+                except Exception as e:
+                    # A bug must not kill the only writer: fail these
+                    # requests (500) and keep serving the next ones.
+                    log.exception("writer failed on a group of %d batches", len(group))
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    for _, future, loop in group:
+                        if future is not None:
+                            loop.call_soon_threadsafe(_settle, future, e)
 
     def _commit(self, group: list) -> None:
         conn = self._conn

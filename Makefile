@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine:
+#   make run   - venv, install, serve on 127.0.0.1:8969 with ./collector.db
+#   make test  - every test dependency (Python, npm, Debian), then the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8969
+DB ?= collector.db
+
+.PHONY: run test install test-deps chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/collector serve --host $(HOST) --port $(PORT) --db $(DB)
+
+# Debian's chromium, for the browser tests (Playwright drives it; it never
+# downloads a browser of its own).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "chromium is missing: run 'sudo apt-get install chromium', then make test again" >&2; exit 1; fi; }
+
+test-deps: $(VENV)/.test-installed tests/node/node_modules/.package-lock.json chromium
+
+test: test-deps
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) tests/node/node_modules

@@ -1,0 +1,11 @@
+"""Typed keys for what the application object carries."""
+
+from aiohttp import web
+
+from .queries import Reader
+from .writer import Writer
+
+WRITER = web.AppKey("writer", Writer)
+READER = web.AppKey("reader", Reader)
+# Counters kept in memory by ingest (e.g. 429s, which are not worth a write).
+INGEST_STATS = web.AppKey("ingest_stats", dict)
