@@ -13,6 +13,7 @@ from datetime import datetime
 import orjson
 
 from .envelope import Envelope, Item
+from .grouping import fingerprint
 
 # Relay's per-item size limits (bytes); an item over its limit is dropped
 # and counted as failed, the envelope still accepted.
@@ -171,6 +172,8 @@ def _event(item: Item, ctx: Context, out: Records) -> None:
     event_id = _str(event.get("event_id")) or ctx.envelope.event_id
     if not event_id:
         raise ItemError("event has no event_id")
+    message = _message(event)
+    group, title = fingerprint(event, top or None, message)
     out.add(
         "events",
         {
@@ -180,7 +183,9 @@ def _event(item: Item, ctx: Context, out: Records) -> None:
             "level": _str(event.get("level")) or "error",
             "exception_type": _str(top.get("type")),
             "exception_value": _str(top.get("value")),
-            "message": _message(event),
+            "message": message,
+            "fingerprint": group,
+            "title": title,
             "transaction_name": _str(event.get("transaction")),
             "culprit": _str(event.get("culprit")),
             "timestamp": timestamp(event.get("timestamp")),

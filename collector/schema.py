@@ -86,6 +86,8 @@ TABLES: dict[str, dict] = {
             "exception_type": str,
             "exception_value": str,
             "message": str,
+            "fingerprint": str,
+            "title": str,
             "transaction_name": str,
             "culprit": str,
             "timestamp": float,
@@ -98,7 +100,7 @@ TABLES: dict[str, dict] = {
             "envelope_id": int,
         },
         "pk": "event_id",
-        "indexes": [["trace_id"], ["timestamp"], ["user_id"], ["user_email"]],
+        "indexes": [["trace_id"], ["timestamp"], ["user_id"], ["user_email"], ["fingerprint", "timestamp"]],
     },
     "logs": {
         "columns": {
@@ -219,6 +221,7 @@ TABLES: dict[str, dict] = {
             "sdks": str,
             "users": str,
             "environments": str,
+            "releases": str,
             "last_seen": float,
         },
         "pk": "trace_id",
@@ -246,8 +249,16 @@ def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 def create(conn: sqlite3.Connection) -> None:
+    """Create what is missing: tables, indexes, and columns added since the
+    file was made, so an older database keeps working after an upgrade."""
     db = sqlite_utils.Database(conn)
     for name, spec in TABLES.items():
-        db[name].create(spec["columns"], pk=spec.get("pk"), if_not_exists=True)
+        table = db[name]
+        if table.exists():
+            for column, kind in spec["columns"].items():
+                if column not in table.columns_dict:
+                    table.add_column(column, kind)
+        else:
+            table.create(spec["columns"], pk=spec.get("pk"))
         for index in spec.get("indexes", ()):
-            db[name].create_index(index, if_not_exists=True)
+            table.create_index(index, if_not_exists=True)

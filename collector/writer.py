@@ -204,6 +204,7 @@ def _empty_summary() -> dict:
         "sdks": set(),
         "users": [],
         "environments": set(),
+        "releases": set(),
     }
 
 
@@ -231,6 +232,8 @@ def _add_labels(t: dict, row: dict) -> None:
         t["sdks"].add(row["sdk_name"])
     if row.get("environment"):
         t["environments"].add(row["environment"])
+    if row.get("release"):
+        t["releases"].add(row["release"])
     user = _user_label(row)
     if user and user not in t["users"]:
         t["users"].append(user)
@@ -244,7 +247,7 @@ def _update_traces(conn: sqlite3.Connection, traces: dict) -> None:
     for trace_id, t in traces.items():
         old = conn.execute(
             "SELECT start_timestamp, end_timestamp, root_name, root_op, root_is_parentless, span_count,"
-            " error_count, sdks, users, environments, root_start_timestamp FROM traces WHERE trace_id = ?",
+            " error_count, sdks, users, environments, root_start_timestamp, releases FROM traces WHERE trace_id = ?",
             (trace_id,),
         ).fetchone()
         if old:
@@ -253,6 +256,7 @@ def _update_traces(conn: sqlite3.Connection, traces: dict) -> None:
             t["error_count"] += old[6]
             t["sdks"].update(orjson.loads(old[7] or "[]"))
             t["environments"].update(orjson.loads(old[9] or "[]"))
+            t["releases"].update(orjson.loads(old[11] or "[]"))
             users = orjson.loads(old[8] or "[]")
             t["users"] = users + [u for u in t["users"] if u not in users]
             if old[10] is not None or old[2] is not None:
@@ -261,7 +265,7 @@ def _update_traces(conn: sqlite3.Connection, traces: dict) -> None:
         conn.execute(
             "INSERT OR REPLACE INTO traces (trace_id, start_timestamp, end_timestamp, root_name, root_op,"
             " root_is_parentless, root_start_timestamp, span_count, error_count, sdks, users, environments,"
-            " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " releases, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 trace_id,
                 t["start_timestamp"],
@@ -275,6 +279,7 @@ def _update_traces(conn: sqlite3.Connection, traces: dict) -> None:
                 orjson.dumps(sorted(t["sdks"])).decode(),
                 orjson.dumps(t["users"][:MAX_USERS_PER_TRACE]).decode(),
                 orjson.dumps(sorted(t["environments"])).decode(),
+                orjson.dumps(sorted(t["releases"])).decode(),
                 now,
             ),
         )

@@ -1,0 +1,38 @@
+"""Which errors are the same issue: a fingerprint per error event.
+
+Rule, in order: the SDK's own `fingerprint` (unless it only asks for the
+default); else the exception type plus the top in-app frame; else the
+message. The key is a short hash; the title is what the errors list shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def _top_in_app_frame(exception: dict) -> str | None:
+    stacktrace = exception.get("stacktrace") if isinstance(exception.get("stacktrace"), dict) else {}
+    frames = [f for f in stacktrace.get("frames") or () if isinstance(f, dict)]
+    # Frames are listed oldest call first: the top of the stack is last.
+    for frame in reversed(frames):
+        if frame.get("in_app"):
+            where = frame.get("module") or frame.get("filename") or frame.get("abs_path") or "?"
+            return f"{where}:{frame.get('function') or '?'}"
+    return None
+
+
+def fingerprint(event: dict, exception: dict | None, message: str | None) -> tuple[str, str]:
+    """(key, title) for an error event; `exception` is its outermost one."""
+    custom = event.get("fingerprint")
+    if isinstance(custom, list) and custom and custom != ["{{ default }}"]:
+        parts = ["custom", *map(str, custom)]
+        title = (exception or {}).get("type") or message or " ".join(map(str, custom))
+    elif exception:
+        frame = _top_in_app_frame(exception)
+        parts = ["exception", str(exception.get("type")), frame or str(exception.get("value"))]
+        title = f"{exception.get('type')}: {exception.get('value')}" if exception.get("value") else str(exception.get("type"))
+    else:
+        parts = ["message", message or ""]
+        title = message or "(no message)"
+    key = hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:16]
+    return key, str(title)[:300]
