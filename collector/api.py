@@ -9,6 +9,7 @@ from aiohttp import web
 from . import queries, traces
 from .ingest import error_response, json_response
 from .keys import INGEST_STATS, READER, WRITER
+from .pages import trace_filters
 
 HEX_ID = re.compile(r"^[0-9a-fA-F-]{16,36}$")
 MAX_LIMIT = 1000
@@ -26,7 +27,7 @@ def _int_param(request: web.Request, name: str, default: int, maximum: int) -> i
 async def list_traces(request: web.Request) -> web.Response:
     limit = _int_param(request, "limit", 50, MAX_LIMIT)
     offset = _int_param(request, "offset", 0, 10**9)
-    rows = await request.app[READER].run(queries.list_traces, limit, offset)
+    rows = await request.app[READER].run(queries.search_traces, trace_filters(request), limit, offset)
     return json_response({"traces": [traces.summary_view(r) for r in rows]})
 
 

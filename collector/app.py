@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import api
+from . import api, pages
 from .ingest import Ingest, cors_middleware, preflight
 from .keys import INGEST_STATS, READER, WRITER
 from .queries import Reader
@@ -21,6 +21,7 @@ def create_app(db_path: str, max_queue: int = 10_000) -> web.Application:
     app[INGEST_STATS] = {}
     ingest = Ingest(writer, app[INGEST_STATS])
     api.add_routes(app)
+    pages.setup(app)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_post("/{tail:.*}", ingest.handle)
     app.on_cleanup.append(_close)

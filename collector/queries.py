@@ -42,15 +42,6 @@ def _dicts(cursor) -> list[dict]:
     return [dict(row) for row in cursor]
 
 
-def list_traces(conn, limit: int = 50, offset: int = 0) -> list[dict]:
-    return _dicts(
-        conn.execute(
-            "SELECT * FROM traces ORDER BY start_timestamp DESC LIMIT ? OFFSET ?",
-            (limit, offset),
-        )
-    )
-
-
 def trace_rows(conn, trace_id: str) -> dict | None:
     summary = conn.execute("SELECT * FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
     if summary is None:
@@ -108,3 +99,106 @@ def stats(conn) -> dict:
             for row in conn.execute("SELECT content_encoding, count(*) FROM envelopes GROUP BY content_encoding")
         },
     }
+
+
+# --- pages ----------------------------------------------------------------------
+
+
+def _like(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_traces(conn, filters: dict, limit: int, offset: int) -> list[dict]:
+    """The trace list, filtered. The JSON list columns of `traces` are
+    matched as text: one pass over a narrow table, no span scans."""
+    where, args = [], []
+    for column, key, quoted in (("users", "user", False), ("environments", "environment", True), ("releases", "release", True), ("sdks", "sdk", False)):
+        value = filters.get(key)
+        if value:
+            where.append(f"{column} LIKE ? ESCAPE '\\'")
+            args.append(_like(f'"{value}"' if quoted else value))
+    if filters.get("has_errors"):
+        where.append("error_count > 0")
+    if filters.get("min_duration_ms"):
+        where.append("(end_timestamp - start_timestamp) * 1000 >= ?")
+        args.append(filters["min_duration_ms"])
+    sql = "SELECT * FROM traces" + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY start_timestamp DESC LIMIT ? OFFSET ?"
+    return _dicts(conn.execute(sql, (*args, limit, offset)))
+
+
+def find_id(conn, value: str) -> tuple[str, str] | None:
+    """What an id the user pasted names: ("trace", id), ("event", id) or ("span", trace_id#span)."""
+    value = value.strip().replace("-", "").lower()
+    if conn.execute("SELECT 1 FROM traces WHERE trace_id = ?", (value,)).fetchone():
+        return "trace", value
+    if conn.execute("SELECT 1 FROM events WHERE event_id = ?", (value,)).fetchone():
+        return "event", value
+    row = conn.execute("SELECT trace_id FROM transactions WHERE event_id = ?", (value,)).fetchone()
+    if row:
+        return "trace", row[0]
+    row = conn.execute("SELECT trace_id FROM spans WHERE span_id = ? LIMIT 1", (value,)).fetchone()
+    if row:
+        return "span", f"{row[0]}#span-{value}"
+    return None
+
+
+def event_row(conn, event_id: str) -> dict | None:
+    row = conn.execute("SELECT * FROM events WHERE event_id = ?", (event_id.replace("-", "").lower(),)).fetchone()
+    return dict(row) if row else None
+
+
+def attachments_of(conn, event_id: str) -> list[dict]:
+    return _dicts(conn.execute("SELECT rowid AS id, filename, content_type, attachment_type, size FROM attachments WHERE event_id = ?", (event_id,)))
+
+
+def error_groups(conn, limit: int = 200) -> list[dict]:
+    return _dicts(
+        conn.execute(
+            "SELECT fingerprint, max(title) AS title, count(*) AS count, min(timestamp) AS first_seen,"
+            " max(timestamp) AS last_seen, count(DISTINCT coalesce(user_email, user_id, user_username)) AS users,"
+            " group_concat(DISTINCT sdk_name) AS sdks, max(event_id) AS latest_event_id"
+            " FROM events GROUP BY fingerprint ORDER BY last_seen DESC LIMIT ?",
+            (limit,),
+        )
+    )
+
+
+def user_activity(conn, key: str, limit: int = 200) -> dict:
+    """Traces and errors of one user, matched on id, email or username."""
+    spans = _dicts(
+        conn.execute(
+            "SELECT DISTINCT trace_id FROM spans WHERE user_id = ? OR user_email = ? OR user_username = ? LIMIT ?",
+            (key, key, key, limit),
+        )
+    )
+    trace_ids = [r["trace_id"] for r in spans]
+    errors = _dicts(
+        conn.execute(
+            "SELECT event_id, trace_id, title, level, timestamp, sdk_name, user_id, user_email, user_username"
+            " FROM events WHERE user_id = ? OR user_email = ? OR user_username = ? ORDER BY timestamp DESC LIMIT ?",
+            (key, key, key, limit),
+        )
+    )
+    trace_ids += [e["trace_id"] for e in errors if e["trace_id"] and e["trace_id"] not in trace_ids]
+    marks = ",".join("?" * len(trace_ids))
+    traces = _dicts(conn.execute(f"SELECT * FROM traces WHERE trace_id IN ({marks}) ORDER BY start_timestamp DESC", trace_ids)) if trace_ids else []
+    return {"traces": traces, "errors": errors}
+
+
+def list_users(conn, limit: int = 200) -> list[dict]:
+    """Users seen recently, on segments and errors, with what reported them."""
+    return _dicts(
+        conn.execute(
+            "SELECT coalesce(user_email, user_id, user_username) AS key, max(user_id) AS id,"
+            " max(user_email) AS email, max(user_username) AS username, count(*) AS seen,"
+            " max(ts) AS last_seen, group_concat(DISTINCT sdk_name) AS sdks FROM ("
+            "  SELECT user_id, user_email, user_username, sdk_name, start_timestamp AS ts FROM spans"
+            "   WHERE is_segment = 1 AND coalesce(user_email, user_id, user_username) IS NOT NULL"
+            "  UNION ALL SELECT user_id, user_email, user_username, sdk_name, timestamp FROM events"
+            "   WHERE coalesce(user_email, user_id, user_username) IS NOT NULL)"
+            " GROUP BY key ORDER BY last_seen DESC LIMIT ?",
+            (limit,),
+        )
+    )

@@ -118,3 +118,172 @@ def summary_view(row: dict) -> dict:
         "users": _loads(row["users"]) or [],
         "environments": _loads(row["environments"]) or [],
     }
+
+
+# --- the waterfall -------------------------------------------------------------
+
+# JS SDKs that run in a browser (the last part of sentry.javascript.<name>).
+BROWSER_SDKS = {"browser", "react", "vue", "angular", "svelte", "ember", "solid", "gatsby", "astro"}
+MOBILE_PLATFORMS = {"android", "cocoa", "ios", "flutter", "dart"}
+
+
+def service_category(sdk_name: str | None, platform: str | None) -> str:
+    """web, mobile or backend: which part of the app a span came from."""
+    name = (sdk_name or "").lower()
+    if "react-native" in name or "android" in name or "cocoa" in name or "flutter" in name or platform in MOBILE_PLATFORMS:
+        return "mobile"
+    if name.startswith("sentry.javascript.") and name.rsplit(".", 1)[-1] in BROWSER_SDKS:
+        return "web"
+    return "backend" if name or platform else "unknown"
+
+
+def _service_key(span: dict) -> str:
+    sdk = (span["sdk"] or {}).get("name")
+    return f"{service_category(sdk, span['platform'])} · {sdk or span['platform'] or 'unknown sdk'}"
+
+
+def _order(spans: list[dict]) -> tuple[list[tuple[dict, int, bool]], int]:
+    """Depth-first display order as (span, depth, is_orphan_top), and the
+    number of true roots (spans without a parent)."""
+    by_id = {s["span_id"]: s for s in spans}
+    children: dict[str, list[dict]] = {}
+    tops: list[tuple[dict, bool]] = []
+    for span in spans:
+        parent = span["parent_span_id"]
+        if parent and parent in by_id and parent != span["span_id"]:
+            children.setdefault(parent, []).append(span)
+        else:
+            tops.append((span, bool(parent)))
+    start = lambda s: s["start_timestamp"] if s["start_timestamp"] is not None else float("inf")  # noqa: E731
+    for kids in children.values():
+        kids.sort(key=start)
+    # True roots first, then orphans (their parent never arrived).
+    tops.sort(key=lambda t: (t[1], start(t[0])))
+    ordered: list[tuple[dict, int, bool]] = []
+    seen: set[int] = set()
+
+    def visit(span: dict, depth: int, orphan: bool) -> None:
+        stack = [(span, depth, orphan)]
+        while stack:
+            s, d, o = stack.pop()
+            if id(s) in seen:
+                continue
+            seen.add(id(s))
+            ordered.append((s, d, o))
+            stack.extend((k, d + 1, False) for k in reversed(children.get(s["span_id"], ())))
+
+    for span, orphan in tops:
+        visit(span, 0, orphan)
+    # Spans caught in a parent cycle are reachable from no top: show them as orphans.
+    for span in spans:
+        if id(span) not in seen:
+            visit(span, 0, True)
+    return ordered, sum(1 for _, orphan in tops if not orphan)
+
+
+def _gaps(spans: list[dict], start: float, end: float) -> list[dict]:
+    """Stretches of the trace where no span was running."""
+    intervals = sorted(
+        (s["start_timestamp"], s["timestamp"])
+        for s in spans
+        if s["start_timestamp"] is not None and s["timestamp"] is not None
+    )
+    threshold = max(0.01, 0.02 * (end - start))
+    gaps, covered = [], None
+    for lo, hi in intervals:
+        if covered is not None and lo - covered > threshold:
+            gaps.append({"start": covered, "end": lo, "duration": lo - covered})
+        covered = hi if covered is None else max(covered, hi)
+    return gaps
+
+
+def _users_by_segment(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    segments = [r for r in rows if r["is_segment"]]
+    notes = []
+    for seg in segments:
+        if not seg["user"]:
+            notes.append(f"{seg['service']} segment “{seg['description']}” sent no user")
+    with_users = [s for s in segments if s["user"]]
+    for i, a in enumerate(with_users):
+        for b in with_users[i + 1 :]:
+            if a["service"] == b["service"]:
+                continue
+            differ = [
+                k for k in ("id", "email") if a["user"].get(k) and b["user"].get(k) and a["user"][k] != b["user"][k]
+            ]
+            missing = [k for k in ("id", "email") if bool(a["user"].get(k)) != bool(b["user"].get(k))]
+            if differ or missing:
+                what = ", ".join([f"{k} differs" for k in differ] + [f"{k} only on one side" for k in missing])
+                notes.append(f"{a['service']} “{a['description']}” and {b['service']} “{b['description']}” disagree: {what}")
+    return [
+        {"span_id": s["span_id"], "service": s["service"], "description": s["description"], "op": s["op"], "user": s["user"], "tags": s["tags"]}
+        for s in segments
+    ], notes
+
+
+def waterfall(trace: dict) -> dict:
+    """Everything the trace page draws, from `assemble()`'s output."""
+    spans = trace["spans"]
+    times = [t for s in spans for t in (s["start_timestamp"], s["timestamp"]) if t is not None]
+    times += [e["timestamp"] for e in trace["errors"] if e["timestamp"] is not None]
+    start, end = (min(times), max(times)) if times else (0.0, 0.0)
+    ordered, root_count = _order(spans)
+    errors_by_span: dict[str, list[dict]] = {}
+    for error in trace["errors"]:
+        errors_by_span.setdefault(error["span_id"], []).append(error)
+    logs_by_span: dict[str, list[dict]] = {}
+    for log in trace["logs"]:
+        logs_by_span.setdefault(log["span_id"], []).append(log)
+
+    services: dict[str, dict] = {}
+    rows = []
+    for span, depth, orphan_top in ordered:
+        key = _service_key(span)
+        service = services.setdefault(
+            key,
+            {"key": key, "category": key.split(" · ")[0], "colour": len(services), "environments": set(), "releases": set(), "sampling": set()},
+        )
+        if span["environment"]:
+            service["environments"].add(span["environment"])
+        if span["release"]:
+            service["releases"].add(span["release"])
+        dsc = span["dsc"] or {}
+        if dsc:
+            service["sampling"].add((str(dsc.get("sample_rate")), str(dsc.get("sampled"))))
+        rows.append(
+            {
+                **span,
+                "depth": depth,
+                "orphan": orphan_top,
+                "service": key,
+                "colour": service["colour"],
+                "errors": errors_by_span.get(span["span_id"], []),
+                "logs": logs_by_span.get(span["span_id"], []),
+            }
+        )
+    span_ids = {s["span_id"] for s in spans}
+    segment_users, user_notes = _users_by_segment(rows)
+    return {
+        "trace_id": trace["trace_id"],
+        "start": start,
+        "end": end,
+        "duration": end - start,
+        "rows": rows,
+        "services": [
+            {
+                **s,
+                "environments": sorted(s["environments"]),
+                "releases": sorted(s["releases"]),
+                "sampling": [{"sample_rate": r, "sampled": d} for r, d in sorted(s["sampling"])],
+            }
+            for s in services.values()
+        ],
+        "root_count": root_count,
+        "orphans": [r["span_id"] for r in rows if r["orphan"]],
+        "gaps": _gaps(spans, start, end),
+        "unplaced_errors": [e for e in trace["errors"] if e["span_id"] not in span_ids],
+        "segment_users": segment_users,
+        "user_notes": user_notes,
+        "error_count": len(trace["errors"]),
+        "users": trace["users"],
+    }
