@@ -106,3 +106,52 @@ def run_node(script: str, *args: str, timeout: float = 60) -> str:
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+# --- a real browser ----------------------------------------------------------
+
+# Debian's chromium; flags keep it from reaching for the network at start.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is missing: run `make test` (it installs Debian's chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    context.close()
+
+
+def post_envelope(collector, header: dict, *items: tuple[dict, object]) -> None:
+    """Post one envelope of (item header, payload) pairs; payloads that are
+    not bytes are sent as JSON. Asserts it was accepted."""
+    import orjson
+
+    parts = [orjson.dumps(header)]
+    for item_header, payload in items:
+        parts += [orjson.dumps(item_header), payload if isinstance(payload, bytes) else orjson.dumps(payload)]
+    status, _, body = collector.request("/api/1/envelope/?sentry_key=k", b"\n".join(parts) + b"\n")
+    assert status == 200, body
