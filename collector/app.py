@@ -5,16 +5,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from . import api, pages
+from .hosts import allowed_hosts, host_check_middleware
 from .ingest import Ingest, cors_middleware, preflight
 from .keys import INGEST_STATS, READER, WRITER
 from .queries import Reader
 from .writer import Writer
 
 
-def create_app(db_path: str, max_queue: int = 10_000) -> web.Application:
+def create_app(db_path: str, max_queue: int = 10_000, bound_host: str = "127.0.0.1", allow_hosts: list[str] = ()) -> web.Application:
     # Multipart uploads (minidumps, attachments) are read by aiohttp itself;
     # envelopes are read by ingest with their own limits.
-    app = web.Application(middlewares=[cors_middleware], client_max_size=100 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[cors_middleware, host_check_middleware(allowed_hosts(bound_host, list(allow_hosts)))],
+        client_max_size=100 * 1024 * 1024,
+    )
     writer = Writer(db_path, max_queue=max_queue)
     app[WRITER] = writer
     app[READER] = Reader(db_path)

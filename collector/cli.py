@@ -25,10 +25,16 @@ def _serve_args(sub) -> None:
     p.add_argument("--host", default=os.environ.get("COLLECTOR_HOST", DEFAULT_HOST), help="interface to bind (env COLLECTOR_HOST; default %(default)s)")
     p.add_argument("--port", type=int, default=int(os.environ.get("COLLECTOR_PORT", DEFAULT_PORT)), help="port (env COLLECTOR_PORT; default %(default)s)")
     p.add_argument("--db", default=os.environ.get("COLLECTOR_DB", DEFAULT_DB), help="SQLite file (env COLLECTOR_DB; default ./%(default)s)")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[h for h in os.environ.get("COLLECTOR_ALLOWED_HOSTS", "").split(",") if h],
+        help="another Host name the UI and API answer to, e.g. a LAN name (repeatable; env COLLECTOR_ALLOWED_HOSTS, comma-separated)",
+    )
 
 
-async def _serve(host: str, port: int, db: str) -> None:
-    app = create_app(db)
+async def _serve(host: str, port: int, db: str, allow_hosts: list[str]) -> None:
+    app = create_app(db, bound_host=host, allow_hosts=allow_hosts)
     runner = web.AppRunner(app, **SERVER_ARGS)
     await runner.setup()
     try:
@@ -62,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="collector: %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
-        asyncio.run(_serve(args.host, args.port, args.db))
+        asyncio.run(_serve(args.host, args.port, args.db, args.allow_host))
     return 0
 
 

@@ -45,3 +45,15 @@ def test_port_in_use_says_so(tmp_path):
         )
     assert out.returncode != 0
     assert f"port {port}" in out.stderr and "in use" in out.stderr and "--port" in out.stderr
+
+
+def test_ui_refuses_foreign_host_but_ingest_accepts_it(collector):
+    # A DNS-rebinding page would send its own domain as Host.
+    status, _, body = collector.request("/api/stats", headers={"Host": "evil.example:8969"})
+    assert status == 403 and b"--allow-host evil.example" in body
+    status, _, _ = collector.request("/traces", headers={"Host": "evil.example"})
+    assert status == 403
+    for host in ("localhost", f"127.0.0.1:{collector.port}", "[::1]:8969"):
+        assert collector.request("/api/stats", headers={"Host": host})[0] == 200, host
+    envelope = b'{}\n{"type":"session"}\n{"sid":"s"}\n'
+    assert collector.request("/api/1/envelope/?sentry_key=k", envelope, headers={"Host": "10.0.2.2:8969"})[0] == 200
