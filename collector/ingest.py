@@ -36,6 +36,9 @@ MAX_UPLOAD = 100 * MIB
 # A client that trickles its body gets this long in total, then a 408.
 BODY_TIMEOUT = 30.0
 RETRY_AFTER = 1
+# More items than any SDK sends in one envelope (they batch far fewer); past
+# this the envelope is refused whole rather than filling item_failures.
+MAX_ITEMS = 1000
 
 # Every endpoint may sit under a path prefix (a reverse proxy's, or the
 # DSN's), and a trailing slash is optional everywhere.
@@ -215,7 +218,7 @@ class Ingest:
     async def _envelope(self, request, params):
         request_auth = auth.from_request(request.headers, request.query)
         body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
-        envelope = parse(body)
+        envelope = _parse_limited(body)
         key, project_id = auth.resolve(request_auth, envelope.headers.get("dsn"), params["project_id"])
         batch = self._batch(request, envelope, body, encoding, key, project_id)
         event_id = envelope.event_id
@@ -224,7 +227,7 @@ class Ingest:
     async def _stream(self, request, params):
         # Spotlight posts without auth or DSN: file it under project 1.
         body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
-        envelope = parse(body)
+        envelope = _parse_limited(body)
         dsn = envelope.headers.get("dsn")
         key, project_id = auth.resolve(None, dsn, None) if dsn else ("spotlight", "1")
         return self._batch(request, envelope, body, encoding, key, project_id), json_response({})
@@ -268,6 +271,13 @@ class Ingest:
         envelope = Envelope({"event_id": event_id}, items)
         batch = self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
         return batch, json_response({})
+
+
+def _parse_limited(body: bytes) -> Envelope:
+    envelope = parse(body)
+    if len(envelope.items) > MAX_ITEMS:
+        raise Rejected(413, f"envelope has {len(envelope.items)} items; at most {MAX_ITEMS} are accepted")
+    return envelope
 
 
 def _require_auth(request: web.Request) -> auth.Auth:
