@@ -195,10 +195,9 @@ class Ingest:
             self.stats["unrecorded_rejections"] = self.stats.get("unrecorded_rejections", 0) + 1
         return error_response(status, reason)
 
-    def _batch(self, request, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str) -> Batch:
-        sdk = envelope.headers.get("sdk")
-        sdk = sdk if isinstance(sdk, dict) else {}
+    def _batch(self, request, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str, client: str | None = None) -> Batch:
         records = normalise(envelope, project_id, request.remote)
+        sdk = _sender_sdk(envelope, records, client)
         return Batch(
             envelope={
                 "project_id": project_id,
@@ -220,7 +219,8 @@ class Ingest:
         body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
         envelope = _parse_limited(body)
         key, project_id = auth.resolve(request_auth, envelope.headers.get("dsn"), params["project_id"])
-        batch = self._batch(request, envelope, body, encoding, key, project_id)
+        client = request_auth.client if request_auth else None
+        batch = self._batch(request, envelope, body, encoding, key, project_id, client)
         event_id = envelope.event_id
         return batch, json_response({"id": event_id} if event_id else {})
 
@@ -271,6 +271,23 @@ class Ingest:
         envelope = Envelope({"event_id": event_id}, items)
         batch = self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
         return batch, json_response({})
+
+
+def _sender_sdk(envelope: Envelope, records, client: str | None) -> dict:
+    """Which SDK sent an envelope: the envelope header says so for JS SDKs;
+    the Python SDK names itself only inside events and in its auth client
+    string (`sentry.python/2.75.0`)."""
+    sdk = envelope.headers.get("sdk")
+    if isinstance(sdk, dict) and sdk.get("name"):
+        return sdk
+    for rows in records.rows.values():
+        for row in rows:
+            if row.get("sdk_name"):
+                return {"name": row["sdk_name"], "version": row.get("sdk_version")}
+    if client:
+        name, _, version = client.partition("/")
+        return {"name": name, "version": version or None}
+    return {}
 
 
 def _parse_limited(body: bytes) -> Envelope:

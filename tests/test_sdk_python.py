@@ -1,6 +1,7 @@
 """The real sentry-sdk in a FastAPI app, reporting to a real collector."""
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,11 @@ def test_fastapi_app_traffic_is_stored(collector, brotli):
     assert other not in stats["content_encodings"]
     assert stats["failed_items"] == 0 and stats["rejected_requests"] == 0
     assert stats["rows"]["sessions"] >= 1
+    # Every envelope knows its sender, even the session envelopes whose
+    # header is `{}`: the auth header's client string names the SDK.
+    with sqlite3.connect(collector.db) as db:
+        senders = {row[0] for row in db.execute("SELECT DISTINCT sdk_name FROM envelopes")}
+    assert senders <= {"sentry.python", "sentry.python.fastapi"} and None not in senders
 
     # /login: anonymous first, then authenticated, with the tag.
     login = collector.get(f"/api/traces/{ids['login']}")
