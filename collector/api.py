@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import re
+import time
 
 from aiohttp import web
 
-from . import queries, traces
+from . import doctor, queries, traces
 from .ingest import error_response, json_response
 from .keys import INGEST_STATS, READER, WRITER
-from .pages import trace_filters
 
 HEX_ID = re.compile(r"^[0-9a-fA-F-]{16,36}$")
 MAX_LIMIT = 1000
+
+
+def trace_filters(request: web.Request) -> dict:
+    q = request.query
+    try:
+        min_ms = float(q["min_duration_ms"]) if q.get("min_duration_ms") else None
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"min_duration_ms must be a number of milliseconds, got {q['min_duration_ms']!r}") from None
+    return {
+        "user": q.get("user", "").strip(),
+        "environment": q.get("environment", "").strip(),
+        "release": q.get("release", "").strip(),
+        "sdk": q.get("sdk", "").strip(),
+        "has_errors": q.get("has_errors") in ("1", "on", "true"),
+        "min_duration_ms": min_ms,
+    }
 
 
 def _int_param(request: web.Request, name: str, default: int, maximum: int) -> int:
@@ -56,8 +72,25 @@ async def get_stats(request: web.Request) -> web.Response:
     return json_response(body)
 
 
+async def get_doctor(request: web.Request) -> web.Response:
+    try:
+        body = await run_doctor(request)
+    except ValueError as e:
+        return error_response(400, str(e))
+    return json_response(body)
+
+
+async def run_doctor(request: web.Request) -> dict:
+    """Findings for ?trace_id=… or for the window ?since=… (default 1h)."""
+    trace_id = request.query.get("trace_id", "").strip().lower() or None
+    since = doctor.parse_since(request.query.get("since", "" if trace_id else "1h"), time.time())
+    data = await request.app[READER].run(queries.doctor_rows, since, trace_id)
+    return doctor.diagnose(data)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/traces", list_traces)
     app.router.add_get("/api/traces/{trace_id}", get_trace)
     app.router.add_get("/api/events/{event_id}", get_event)
     app.router.add_get("/api/stats", get_stats)
+    app.router.add_get("/api/doctor", get_doctor)

@@ -8,10 +8,14 @@ import errno
 import logging
 import os
 import signal
+import sqlite3
 import sys
+import time
 
+import orjson
 from aiohttp import web
 
+from . import doctor, queries, schema
 from .app import SERVER_ARGS, create_app
 
 DEFAULT_HOST = "127.0.0.1"
@@ -61,14 +65,65 @@ async def _serve(host: str, port: int, db: str, allow_hosts: list[str]) -> None:
     print("collector: stopped", flush=True)
 
 
+def _doctor_args(sub) -> None:
+    p = sub.add_parser("doctor", help="explain why traces did not link, which events are anonymous, which SDK went quiet")
+    p.add_argument("--db", default=os.environ.get("COLLECTOR_DB", DEFAULT_DB), help="SQLite file (env COLLECTOR_DB; default ./%(default)s)")
+    p.add_argument("--since", default="1h", help="window: 15m, 1h, 2d… (default %(default)s)")
+    p.add_argument("--trace", help="check one trace id instead of a window")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _doctor(args) -> int:
+    if not os.path.exists(args.db):
+        print(f"error: no database at {args.db}; run `collector serve` first, or pass --db PATH", file=sys.stderr)
+        return 2
+    try:
+        since = None if args.trace else doctor.parse_since(args.since, time.time())
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    conn = schema.connect(args.db, readonly=True)
+    conn.row_factory = sqlite3.Row
+    report = doctor.diagnose(queries.doctor_rows(conn, since, args.trace.lower() if args.trace else None))
+    conn.close()
+    if args.json:
+        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    else:
+        _print_report(report, args, sys.stdout.isatty())
+    return 1 if report["findings"] else 0
+
+
+def _print_report(report: dict, args, colour: bool) -> None:
+    def paint(code: str, text: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if colour else text
+
+    scope = f"trace {args.trace}" if args.trace else f"the last {args.since}"
+    print(f"collector doctor: checked {report['summary']['traces_checked']} trace(s) in {scope} of {os.path.abspath(args.db)}")
+    if not report["findings"]:
+        print(paint("32", "no problems found: traces link, users are named, SDKs are sending."))
+        return
+    for f in report["findings"]:
+        where = f" trace {f['trace_id']}" if f["trace_id"] else ""
+        where += f" span {f['span_id']}" if f["span_id"] else ""
+        print()
+        print(paint("1;33", f["kind"]) + (f" [{f['sdk']}]" if f["sdk"] else "") + where)
+        print("  " + f["detail"])
+        print("  " + paint("36", "fix: ") + f["fix"])
+    counts = ", ".join(f"{n} {k}" for k, n in sorted(report["summary"]["findings_by_kind"].items()))
+    print()
+    print(paint("1;31", f"{len(report['findings'])} finding(s): {counts}.") + " Details: --json, or the /doctor page.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collector", description="A local, Sentry-compatible envelope collector.")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_args(sub)
+    _doctor_args(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="collector: %(levelname)s %(name)s: %(message)s")
-    if args.command == "serve":
-        asyncio.run(_serve(args.host, args.port, args.db, args.allow_host))
+    if args.command == "doctor":
+        return _doctor(args)
+    asyncio.run(_serve(args.host, args.port, args.db, args.allow_host))
     return 0
 
 

@@ -16,7 +16,8 @@ import jinja2
 import orjson
 from aiohttp import web
 
-from . import queries, traces
+from . import doctor, queries, traces
+from .api import run_doctor, trace_filters
 from .keys import READER
 
 PAGE_SIZE = 50
@@ -90,22 +91,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/users", users_page)
     app.router.add_get("/users/{key}", user_page)
     app.router.add_get("/search", search)
-
-
-def trace_filters(request: web.Request) -> dict:
-    q = request.query
-    try:
-        min_ms = float(q["min_duration_ms"]) if q.get("min_duration_ms") else None
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"min_duration_ms must be a number of milliseconds, got {q['min_duration_ms']!r}") from None
-    return {
-        "user": q.get("user", "").strip(),
-        "environment": q.get("environment", "").strip(),
-        "release": q.get("release", "").strip(),
-        "sdk": q.get("sdk", "").strip(),
-        "has_errors": q.get("has_errors") in ("1", "on", "true"),
-        "min_duration_ms": min_ms,
-    }
+    app.router.add_get("/doctor", doctor_page)
 
 
 def _page_number(request: web.Request) -> int:
@@ -136,10 +122,12 @@ async def trace_page(request: web.Request):
     rows = await request.app[READER].run(queries.trace_rows, trace_id)
     if rows is None:
         return aiohttp_jinja2.render_template("not_found.html", request, {"what": f"trace {trace_id}"}, status=404)
-    view = traces.waterfall(traces.assemble(trace_id, rows))
+    assembled = traces.assemble(trace_id, rows)
+    view = traces.waterfall(assembled)
+    findings = doctor.diagnose(await request.app[READER].run(queries.doctor_rows, None, trace_id, assembled))["findings"]
     # The rows go to the page's script as JSON inside <script type=
     # "application/json">; Jinja's tojson escapes <, >, & and ' there.
-    return aiohttp_jinja2.render_template("trace.html", request, {"t": view, "rows_json": view["rows"]})
+    return aiohttp_jinja2.render_template("trace.html", request, {"t": view, "rows_json": view["rows"], "findings": findings})
 
 
 async def event_page(request: web.Request):
@@ -214,6 +202,16 @@ async def user_page(request: web.Request):
     key = request.match_info["key"]
     activity = await request.app[READER].run(queries.user_activity, key)
     return {"key": key, "traces": [traces.summary_view(r) for r in activity["traces"]], "errors": activity["errors"]}
+
+
+async def doctor_page(request: web.Request):
+    try:
+        report = await run_doctor(request)
+    except ValueError as e:
+        raise web.HTTPBadRequest(text=str(e)) from None
+    return aiohttp_jinja2.render_template(
+        "doctor.html", request, {"report": report, "since": request.query.get("since", "1h"), "findings": report["findings"]}
+    )
 
 
 async def search(request: web.Request):

@@ -11,7 +11,10 @@ import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import orjson
+
 from . import schema
+from .traces import assemble, span_view
 
 
 class Reader:
@@ -202,3 +205,100 @@ def list_users(conn, limit: int = 200) -> list[dict]:
             (limit,),
         )
     )
+
+
+# --- the doctor ---------------------------------------------------------------------
+
+MAX_DOCTOR_TRACES = 500
+# Backend segments this far around a trace may be the other half of it.
+TWIN_WINDOW = 60.0
+
+
+def _load_traces(conn, trace_ids) -> dict:
+    out = {}
+    for trace_id in trace_ids:
+        rows = trace_rows(conn, trace_id)
+        if rows is not None:
+            out[trace_id] = assemble(trace_id, rows)
+    return out
+
+
+def _request_headers(conn, segments: list[dict]) -> dict:
+    ids = [s["event_id"] for s in segments if s.get("event_id")]
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    headers_by_event = {}
+    for event_id, headers in conn.execute(
+        f"SELECT event_id, json_extract(data, '$.request.headers') FROM transactions WHERE event_id IN ({marks})", ids
+    ):
+        parsed = orjson.loads(headers) if headers else {}
+        # The protocol allows a list of [name, value] pairs as well as an object.
+        if isinstance(parsed, list):
+            parsed = {p[0]: p[1] for p in parsed if isinstance(p, list) and len(p) == 2}
+        headers_by_event[event_id] = parsed if isinstance(parsed, dict) else {}
+    return {s["span_id"]: headers_by_event.get(s.get("event_id"), {}) for s in segments}
+
+
+def _server_segments(conn, trace_ids: list[str]) -> list[dict]:
+    if not trace_ids:
+        return []
+    marks = ",".join("?" * len(trace_ids))
+    rows = conn.execute(
+        f"SELECT * FROM spans WHERE trace_id IN ({marks}) AND is_segment = 1 AND op LIKE 'http.server%'", trace_ids
+    )
+    return [span_view(dict(r)) for r in rows]
+
+
+def doctor_rows(conn, since: float | None, trace_id: str | None = None, trace: dict | None = None) -> dict:
+    """What doctor.diagnose() needs: one trace (pass `trace` if already
+    assembled) with the backend segments around it, or every trace touched
+    since `since` with SDK last-seen times and client reports."""
+    if trace_id:
+        trace = trace or _load_traces(conn, [trace_id]).get(trace_id)
+        traces = {trace_id: trace} if trace else {}
+        times = [s["start_timestamp"] for s in (trace or {}).get("spans", ()) if s["start_timestamp"] is not None]
+        nearby = []
+        if times:
+            nearby = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT trace_id FROM traces WHERE start_timestamp BETWEEN ? AND ? LIMIT ?",
+                    (min(times) - TWIN_WINDOW, max(times) + TWIN_WINDOW, MAX_DOCTOR_TRACES),
+                )
+            ]
+        candidates = _server_segments(conn, nearby)
+        last_seen, reports = [], []
+    else:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT trace_id FROM traces WHERE last_seen >= ? ORDER BY last_seen DESC LIMIT ?",
+                (since or 0, MAX_DOCTOR_TRACES),
+            )
+        ]
+        traces = _load_traces(conn, ids)
+        candidates = [
+            s for t in traces.values() for s in t["spans"] if s["is_segment"] and (s["op"] or "").startswith("http.server")
+        ]
+        last_seen = _dicts(
+            conn.execute(
+                "SELECT sdk_name, max(received_at) AS last_seen, count(*) AS envelopes FROM envelopes"
+                " WHERE sdk_name IS NOT NULL GROUP BY sdk_name"
+            )
+        )
+        reports = _dicts(
+            conn.execute(
+                "SELECT sdk_name, reason, category, sum(quantity) AS quantity FROM client_reports"
+                " WHERE coalesce(timestamp, 0) >= ? GROUP BY sdk_name, reason, category",
+                (since or 0,),
+            )
+        )
+    return {
+        "since": since,
+        "traces": traces,
+        "candidates": candidates,
+        "requests": _request_headers(conn, candidates),
+        "sdk_last_seen": last_seen,
+        "client_reports": reports,
+    }

@@ -28,6 +28,7 @@ def sdk_of(row: dict) -> dict | None:
 
 def span_view(row: dict) -> dict:
     return {
+        "trace_id": row["trace_id"],
         "span_id": row["span_id"],
         "parent_span_id": row["parent_span_id"],
         "segment_id": row["segment_id"],
@@ -197,28 +198,12 @@ def _gaps(spans: list[dict], start: float, end: float) -> list[dict]:
     return gaps
 
 
-def _users_by_segment(rows: list[dict]) -> tuple[list[dict], list[str]]:
-    segments = [r for r in rows if r["is_segment"]]
-    notes = []
-    for seg in segments:
-        if not seg["user"]:
-            notes.append(f"{seg['service']} segment “{seg['description']}” sent no user")
-    with_users = [s for s in segments if s["user"]]
-    for i, a in enumerate(with_users):
-        for b in with_users[i + 1 :]:
-            if a["service"] == b["service"]:
-                continue
-            differ = [
-                k for k in ("id", "email") if a["user"].get(k) and b["user"].get(k) and a["user"][k] != b["user"][k]
-            ]
-            missing = [k for k in ("id", "email") if bool(a["user"].get(k)) != bool(b["user"].get(k))]
-            if differ or missing:
-                what = ", ".join([f"{k} differs" for k in differ] + [f"{k} only on one side" for k in missing])
-                notes.append(f"{a['service']} “{a['description']}” and {b['service']} “{b['description']}” disagree: {what}")
+def _segment_users(rows: list[dict]) -> list[dict]:
     return [
-        {"span_id": s["span_id"], "service": s["service"], "description": s["description"], "op": s["op"], "user": s["user"], "tags": s["tags"]}
-        for s in segments
-    ], notes
+        {"span_id": r["span_id"], "service": r["service"], "description": r["description"], "op": r["op"], "user": r["user"], "tags": r["tags"]}
+        for r in rows
+        if r["is_segment"]
+    ]
 
 
 def waterfall(trace: dict) -> dict:
@@ -262,7 +247,6 @@ def waterfall(trace: dict) -> dict:
             }
         )
     span_ids = {s["span_id"] for s in spans}
-    segment_users, user_notes = _users_by_segment(rows)
     return {
         "trace_id": trace["trace_id"],
         "start": start,
@@ -282,8 +266,7 @@ def waterfall(trace: dict) -> dict:
         "orphans": [r["span_id"] for r in rows if r["orphan"]],
         "gaps": _gaps(spans, start, end),
         "unplaced_errors": [e for e in trace["errors"] if e["span_id"] not in span_ids],
-        "segment_users": segment_users,
-        "user_notes": user_notes,
+        "segment_users": _segment_users(rows),
         "error_count": len(trace["errors"]),
         "users": trace["users"],
     }
