@@ -67,7 +67,7 @@ async def get_event(request: web.Request) -> web.Response:
 
 async def get_stats(request: web.Request) -> web.Response:
     body = await request.app[READER].run(queries.stats)
-    body["write_queue"] = {"queued": request.app[WRITER].queued, "full_rejections": request.app[INGEST_STATS].get("queue_full", 0)}
+    body["write_queue"] = {**request.app[WRITER].queued, "full_rejections": request.app[INGEST_STATS].get("queue_full", 0)}
     body["database"] = request.app[READER].path
     return json_response(body)
 

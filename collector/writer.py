@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 # How many batches one transaction may take; bounds the latency of the
 # first batch in a burst.
 MAX_GROUP = 512
+# Bytes of request bodies waiting to be written: the queue's real memory
+# cost, since one batch may be a 100-byte session or a 20 MB attachment.
+MAX_QUEUED_BYTES = 256 * 1024 * 1024
 _STOP = object()
 
 
@@ -42,11 +45,18 @@ class Batch:
     records: Records = field(default_factory=Records)
     rejection: dict | None = None
 
+    @property
+    def size(self) -> int:
+        return len(self.envelope["body"]) if self.envelope and self.envelope.get("body") else 0
+
 
 class Writer:
-    def __init__(self, path: str, max_queue: int = 10_000):
+    def __init__(self, path: str, max_queue: int = 10_000, max_bytes: int = MAX_QUEUED_BYTES):
         self.path = path
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
+        self._max_bytes = max_bytes
+        self._queued_bytes = 0
+        self._bytes_lock = threading.Lock()
         self._conn = schema.connect(path)
         schema.create(self._conn)
         self._sql = {
@@ -62,11 +72,23 @@ class Writer:
     async def write(self, batch: Batch) -> None:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        size = batch.size
+        with self._bytes_lock:
+            # One batch is always let in, however large, so a big envelope
+            # is not refused forever on an idle collector.
+            if self._queued_bytes and self._queued_bytes + size > self._max_bytes:
+                raise QueueFull()
+            self._queued_bytes += size
         try:
             self._queue.put_nowait((batch, future, loop))
         except queue.Full:
+            self._release(size)
             raise QueueFull() from None
         await future
+
+    def _release(self, size: int) -> None:
+        with self._bytes_lock:
+            self._queued_bytes -= size
 
     def close(self) -> None:
         """Write everything already queued, then stop the thread."""
@@ -75,8 +97,8 @@ class Writer:
         self._conn.close()
 
     @property
-    def queued(self) -> int:
-        return self._queue.qsize()
+    def queued(self) -> dict:
+        return {"batches": self._queue.qsize(), "bytes": self._queued_bytes}
 
     # --- the writer thread ---------------------------------------------------
 
@@ -104,6 +126,8 @@ class Writer:
                     for _, future, loop in group:
                         if future is not None:
                             loop.call_soon_threadsafe(_settle, future, e)
+                finally:
+                    self._release(sum(batch.size for batch, _, _ in group))
 
     def _commit(self, group: list) -> None:
         conn = self._conn

@@ -295,3 +295,14 @@ async def test_queue_full_answers_429_with_rate_limit_headers(client, monkeypatc
     assert r.status == 429
     assert r.headers["Retry-After"] == "1"
     assert r.headers["X-Sentry-Rate-Limits"].startswith("1::")
+
+
+async def test_queued_bytes_are_bounded(client, monkeypatch):
+    writer = client.app[WRITER]
+    monkeypatch.setattr(writer, "_max_bytes", 1000)
+    monkeypatch.setattr(writer, "_queued_bytes", 900)  # as if a big batch were still waiting
+    r = await post(client, envelope(event_item("x" * 500)))
+    assert r.status == 429 and "Retry-After" in r.headers
+    monkeypatch.setattr(writer, "_queued_bytes", 0)
+    assert (await post(client, envelope(event_item("x" * 5000)))).status == 200
+    assert (await stats(client))["write_queue"]["bytes"] == 0
