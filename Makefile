@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8969
 DB ?= collector.db
 
-.PHONY: run test install test-deps chromium clean
+.PHONY: run test install test-deps chromium screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.installed
 tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
 	cd tests/node && npm ci --no-audit --no-fund
 
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund
+
 install: $(VENV)/.installed
 
 run: install
@@ -37,10 +40,14 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium', then make test again" >&2; exit 1; fi; }
 
-test-deps: $(VENV)/.test-installed tests/node/node_modules/.package-lock.json chromium
+test-deps: $(VENV)/.test-installed tests/node/node_modules/.package-lock.json tests/browser/node_modules/.package-lock.json chromium
 
 test: test-deps
 	$(BIN)/python -m pytest -q
 
+# README's screenshot: a real stitched trace from the end-to-end test.
+screenshot: test-deps
+	SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q "tests/test_browser_sdk.py::test_browser_and_backend_stitch_into_one_trace[stream]"
+
 clean:
-	rm -rf $(VENV) tests/node/node_modules
+	rm -rf $(VENV) tests/node/node_modules tests/browser/node_modules

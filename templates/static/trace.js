@@ -86,6 +86,11 @@
     if (r.is_segment) name.appendChild(el("span", "svc c" + (r.colour % 8), r.service));
     name.appendChild(el("span", "op", r.op || "span"));
     name.appendChild(el("span", "desc", r.description || ""));
+    // Browser SDKs name fetch spans "GET 127.0.0.1": the URL says more.
+    const url = r.data && (r.data["url.full"] || r.data["http.url"] || r.data.url);
+    if (url && (r.op || "").startsWith("http.client") && !(r.description || "").includes(url)) {
+      name.appendChild(el("span", "url", url));
+    }
     r.errors.forEach((e) => {
       const a = el("a", "err", "⚠ " + (e.type || "error") + (e.value ? ": " + e.value : ""));
       a.href = "/events/" + encodeURIComponent(e.event_id);
@@ -145,6 +150,7 @@
     parent.appendChild(el("h3", null, title));
     const table = el("table", "kv");
     Object.keys(obj).sort().forEach((k) => {
+      if (obj[k] === null || obj[k] === undefined) return;
       const tr = el("tr");
       tr.appendChild(el("th", null, k));
       const v = obj[k];
