@@ -155,3 +155,10 @@ def post_envelope(collector, header: dict, *items: tuple[dict, object]) -> None:
         parts += [orjson.dumps(item_header), payload if isinstance(payload, bytes) else orjson.dumps(payload)]
     status, _, body = collector.request("/api/1/envelope/?sentry_key=k", b"\n".join(parts) + b"\n")
     assert status == 200, body
+
+
+def pytest_collection_modifyitems(items):
+    # Playwright's sync API keeps an event loop of its own on the main thread
+    # for the whole session, which breaks pytest-asyncio's loops in any async
+    # test run after it: run the browser tests last.
+    items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))
