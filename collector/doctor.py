@@ -197,26 +197,29 @@ def _user_mismatch(trace_id: str, spans: list[dict]) -> list[dict]:
 
 
 def _anonymous_events(rows: list[dict]) -> list[dict]:
-    """Rows (segments and errors) without a named user, from SDKs that name
-    users elsewhere, counted per SDK and route."""
+    """Rows (segments and errors) without a named user, counted per SDK and
+    route, when someone could have named the user: the same SDK does so
+    elsewhere, or another SDK does on the same trace (the frontend knew who
+    it was, the backend did not)."""
     naming_sdks = {_sdk(r) for r in rows if not _anonymous(r.get("user"))}
+    named_traces = {r["trace_id"] for r in rows if not _anonymous(r.get("user"))}
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
-        if _anonymous(r.get("user")) and _sdk(r) in naming_sdks:
+        if _anonymous(r.get("user")) and (_sdk(r) in naming_sdks or r["trace_id"] in named_traces):
             groups[(_sdk(r), r.get("route") or "?")].append(r)
     findings = []
-    for (sdk, route), members in sorted(groups.items()):
+    for (sdk, route), members in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         example = members[0]
         tally = defaultdict(int)
         for m in members:
             tally[m["row_kind"]] += 1
         what = " and ".join(f"{n} {kind}{'' if n == 1 else 's'}" for kind, n in sorted(tally.items()))
+        carried = f"only {_user_text(example['user'])}" if example.get("user") else "no user"
         findings.append(
             _finding(
                 "anonymous_events", example["trace_id"], example.get("span_id"), sdk,
-                f"{what} on {route!r} from {sdk} carry "
-                f"{'only ' + _user_text(example['user']) if example.get('user') else 'no user'}, "
-                "although this SDK sends a named user elsewhere.",
+                f"{what} on {route!r} from {sdk} carry {carried}, although the user is named "
+                + ("elsewhere by this SDK." if sdk in naming_sdks else "by another service on the same trace."),
                 "Call setUser/set_user once the user is known on this route too: after login in the frontend, and in "
                 "the backend after authentication (a middleware that runs before auth sets only the anonymous user).",
                 count=len(members), route=route, examples=[m.get("event_id") or m.get("span_id") for m in members[:5]],

@@ -8,11 +8,11 @@ import functools
 import http.server
 import json
 import sqlite3
+import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -54,8 +54,10 @@ def _start_backend(dsn: str, page_origin: str, anonymous_only: bool) -> tuple[su
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"backend exited: {proc.stdout.read()}")
+        # A TCP connect, not a request: a probe request would be a
+        # transaction of its own in the collector.
         try:
-            urllib.request.urlopen(url + "/health", timeout=1)
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return proc, url
         except OSError:
             time.sleep(0.1)

@@ -59,9 +59,4 @@ def fail():
     raise RuntimeError("backend exploded")
 
 
-@app.get("/health")
-def health():
-    return {"ok": True}
-
-
 uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

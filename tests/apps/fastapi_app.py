@@ -1,6 +1,6 @@
 """A FastAPI app instrumented with the real sentry-sdk, driven in-process.
 
-    python fastapi_app.py DSN [--no-brotli]
+    python fastapi_app.py DSN [--no-brotli] [--sentry-trace VALUE]
 
 Each request first gets an anonymous user (as a middleware would before
 authentication); /login then sets the authenticated user. Prints the trace
@@ -61,9 +61,12 @@ def boom():
 
 
 client = TestClient(app, raise_server_exceptions=False)
+# --sentry-trace: /items continues a trace, as if a caller that never
+# reports here had sent that header.
+caller = sys.argv[sys.argv.index("--sentry-trace") + 1] if "--sentry-trace" in sys.argv else None
 result = {
     "login": client.post("/login").json()["trace_id"],
-    "items": client.get("/items").json()["trace_id"],
+    "items": client.get("/items", headers={"sentry-trace": caller} if caller else {}).json()["trace_id"],
 }
 assert client.get("/boom").status_code == 500
 sentry_sdk.flush(timeout=10)
