@@ -172,7 +172,7 @@ def user_activity(conn, key: str, limit: int = 200) -> dict:
     """Traces and errors of one user, matched on id, email or username."""
     spans = _dicts(
         conn.execute(
-            "SELECT DISTINCT trace_id FROM spans WHERE user_id = ? OR user_email = ? OR user_username = ? LIMIT ?",
+            "SELECT DISTINCT trace_id FROM spans WHERE is_segment = 1 AND (user_id = ? OR user_email = ? OR user_username = ?) LIMIT ?",
             (key, key, key, limit),
         )
     )

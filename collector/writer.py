@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -59,6 +60,10 @@ class Writer:
         self._bytes_lock = threading.Lock()
         self._conn = schema.connect(path)
         schema.create(self._conn)
+        # Checkpoints run on their own thread (below), not inside COMMIT,
+        # where they stalled every request waiting on that commit.
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._next_envelope_id = self._max_envelope_id() + 1
         self._sql = {
             name: f"INSERT OR REPLACE INTO {name} ({', '.join(schema.columns(name))}) "
             f"VALUES ({', '.join('?' * len(schema.columns(name)))})"
@@ -66,6 +71,7 @@ class Writer:
         }
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._thread.start()
+        self._checkpointer = Checkpointer(path)
 
     # --- called from the event loop ------------------------------------------
 
@@ -94,6 +100,8 @@ class Writer:
         """Write everything already queued, then stop the thread."""
         self._queue.put(_STOP)
         self._thread.join()
+        self._checkpointer.close()
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._conn.close()
 
     @property
@@ -121,8 +129,7 @@ class Writer:
                     # A bug must not kill the only writer: fail these
                     # requests (500) and keep serving the next ones.
                     log.exception("writer failed on a group of %d batches", len(group))
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
+                    self._rollback()
                     for _, future, loop in group:
                         if future is not None:
                             loop.call_soon_threadsafe(_settle, future, e)
@@ -130,48 +137,101 @@ class Writer:
                     self._release(sum(batch.size for batch, _, _ in group))
 
     def _commit(self, group: list) -> None:
-        conn = self._conn
-        results = []
-        conn.execute("BEGIN")
-        traces: dict[str, dict] = {}
-        for batch, future, loop in group:
-            try:
-                conn.execute("SAVEPOINT batch")
-                self._insert(conn, batch, traces)
-                conn.execute("RELEASE batch")
-                results.append((future, loop, None))
-            except sqlite3.Error as e:
-                conn.execute("ROLLBACK TO batch")
-                conn.execute("RELEASE batch")
-                log.exception("could not store a batch")
-                results.append((future, loop, e))
+        """Write a group in one transaction, rows of a table in one
+        executemany; if that fails, write the batches one by one so a bad
+        one fails alone."""
         try:
-            _update_traces(conn, traces)
-            conn.execute("COMMIT")
-        except sqlite3.Error as e:
-            log.exception("commit failed")
-            conn.execute("ROLLBACK")
-            results = [(future, loop, e) for future, loop, _ in results]
+            self._write(group)
+            results = [(future, loop, None) for _, future, loop in group]
+        except sqlite3.Error:
+            log.exception("group of %d batches failed; retrying them one by one", len(group))
+            self._rollback()
+            results = []
+            for batch, future, loop in group:
+                try:
+                    self._write([(batch, future, loop)])
+                    results.append((future, loop, None))
+                except sqlite3.Error as e:
+                    log.exception("could not store a batch")
+                    self._rollback()
+                    results.append((future, loop, e))
         for future, loop, error in results:
             if future is not None:
                 loop.call_soon_threadsafe(_settle, future, error)
 
-    def _insert(self, conn: sqlite3.Connection, batch: Batch, traces: dict) -> None:
-        if batch.rejection is not None:
-            self._insert_rows(conn, "rejections", [batch.rejection])
-            return
-        envelope_id = None
-        if batch.envelope is not None:
-            cur = conn.execute(self._sql["envelopes"], _values("envelopes", batch.envelope))
-            envelope_id = cur.lastrowid
-        for table, rows in batch.records.rows.items():
-            for row in rows:
-                row["envelope_id"] = envelope_id
-            self._insert_rows(conn, table, rows)
-        _collect_trace_summaries(batch.records, traces)
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+        # Ids handed out in the failed transaction were never used.
+        self._next_envelope_id = self._max_envelope_id() + 1
 
-    def _insert_rows(self, conn, table: str, rows: list[dict]) -> None:
-        conn.executemany(self._sql[table], [_values(table, row) for row in rows])
+    def _max_envelope_id(self) -> int:
+        return self._conn.execute("SELECT coalesce(max(id), 0) FROM envelopes").fetchone()[0]
+
+    def _write(self, group: list) -> None:
+        rows: dict[str, list[tuple]] = {}
+        traces: dict[str, dict] = {}
+        for batch, _, _ in group:
+            if batch.rejection is not None:
+                rows.setdefault("rejections", []).append(_values("rejections", batch.rejection))
+                continue
+            # The writer is the only one inserting envelopes, so it can number
+            # them itself and every row of the group goes in by executemany.
+            envelope_id = None
+            if batch.envelope is not None:
+                envelope_id = batch.envelope["id"] = self._next_envelope_id
+                self._next_envelope_id += 1
+                rows.setdefault("envelopes", []).append(_values("envelopes", batch.envelope))
+            for table, table_rows in batch.records.rows.items():
+                out = rows.setdefault(table, [])
+                for row in table_rows:
+                    row["envelope_id"] = envelope_id
+                    out.append(_values(table, row))
+            _collect_trace_summaries(batch.records, traces)
+        conn = self._conn
+        conn.execute("BEGIN")
+        for table, values in rows.items():
+            conn.executemany(self._sql[table], values)
+        _update_traces(conn, traces)
+        conn.execute("COMMIT")
+
+
+class Checkpointer:
+    """Copies the WAL back into the database beside the writer.
+
+    PASSIVE checkpoints never wait for the writer, so they keep commits
+    short; when the WAL still grows past WAL_LIMIT (a burst outran them), a
+    TRUNCATE checkpoint waits for a gap between commits and resets it, so the
+    file stays bounded.
+    """
+
+    INTERVAL = 0.5
+    WAL_LIMIT = 64 * 1024 * 1024
+
+    def __init__(self, path: str):
+        self._wal = path + "-wal"
+        self._conn = schema.connect(path)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            try:
+                size = os.path.getsize(self._wal)
+            except FileNotFoundError:
+                continue
+            mode = "TRUNCATE" if size > self.WAL_LIMIT else "PASSIVE"
+            try:
+                self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            except sqlite3.OperationalError as e:
+                # Busy past the timeout: the next round tries again.
+                log.warning("checkpoint (%s) skipped: %s", mode, e)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._conn.close()
 
 
 def _values(table: str, row: dict) -> tuple:

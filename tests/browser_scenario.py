@@ -1,13 +1,16 @@
 """The seed scenario in a real browser: a page with the real @sentry/browser
 calls a real FastAPI backend with the real sentry-sdk, both reporting to the
-collector under test."""
+collector under test.
+
+The page comes from the `page` fixture (conftest's Chromium): Playwright's
+sync API cannot be started twice in one thread, so the harness drives the
+session's browser rather than launching its own."""
 
 from __future__ import annotations
 
 import functools
 import http.server
 import json
-import sqlite3
 import socket
 import subprocess
 import sys
@@ -22,6 +25,7 @@ from conftest import free_port
 HERE = Path(__file__).parent
 BROWSER_DIR = HERE / "browser"
 BACKEND = HERE / "apps" / "browser_backend.py"
+BACKEND_PATHS = ("/api/login", "/api/orders", "/api/fail")
 
 
 def build_bundle(out_dir: Path) -> Path:
@@ -30,7 +34,7 @@ def build_bundle(out_dir: Path) -> Path:
         pytest.fail("tests/browser/node_modules missing: run `make test`, which runs npm ci there")
     out = out_dir / "bundle.js"
     subprocess.run([str(esbuild), str(BROWSER_DIR / "page.js"), "--bundle", "--format=iife", f"--outfile={out}"],
-                   check=True, capture_output=True, cwd=BROWSER_DIR)
+                   check=True, capture_output=True, cwd=BROWSER_DIR, timeout=60)
     return out
 
 
@@ -49,7 +53,6 @@ def _start_backend(dsn: str, page_origin: str, anonymous_only: bool) -> tuple[su
     port = free_port()
     args = [sys.executable, str(BACKEND), dsn, str(port), page_origin] + (["--anonymous-only"] if anonymous_only else [])
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -58,51 +61,65 @@ def _start_backend(dsn: str, page_origin: str, anonymous_only: bool) -> tuple[su
         # transaction of its own in the collector.
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, url
+            return proc, f"http://127.0.0.1:{port}"
         except OSError:
             time.sleep(0.1)
-    proc.kill()
+    _stop(proc)
     raise RuntimeError("backend did not start within 20s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def backend_segments(trace: dict) -> dict[str, dict]:
+    """The backend's request segments in a /api/traces/<id> answer, by route."""
+    return {s["description"]: s for s in trace["spans"] if s["op"] == "http.server" and s["is_segment"]}
+
+
+def _backend_heads(listing: dict, browser_trace_id: str) -> list[dict]:
+    """Traces of their own that a backend request started (its segment is the root)."""
+    return [t for t in listing["traces"] if t["root_op"] == "http.server" and t["trace_id"] != browser_trace_id]
 
 
 def run_scenario(collector, page, tmp_path: Path, lifecycle: str = "stream", propagate: bool = True,
                  anonymous_only: bool = False) -> dict:
-    """Drive the page once; return the browser's trace id and the backend URL
-    once the collector holds the browser's pageload, its error and the
-    backend's three requests."""
+    """Drive the page once; return the browser's trace id, the backend's URL
+    and the page's origin once the collector holds the browser's pageload
+    and error and the backend's three requests and its error."""
     site = tmp_path / "site"
     site.mkdir()
     build_bundle(site)
     static, page_origin = _serve_static(site)
-    backend, backend_url = _start_backend(collector.dsn, page_origin, anonymous_only)
     try:
-        config = {"dsn": collector.dsn, "backend": backend_url, "lifecycle": lifecycle, "propagate": propagate}
-        (site / "index.html").write_text(
-            "<!doctype html><title>shop</title><script>window.__config = "
-            + json.dumps(config).replace("<", "\\u003c")
-            + "</script><script src=bundle.js></script>"
-        )
-        page.goto(page_origin + "/index.html")
-        page.wait_for_function("window.__done === true", timeout=30_000)
-        trace_id = page.evaluate("window.__traceId")
-        # The backend's SDK sends on its own schedule: wait for its three
-        # requests and both errors.
-        _wait_for_rows(collector.db, "SELECT count(*) FROM spans WHERE is_segment = 1 AND op = 'http.server'", 3)
-        _wait_for_rows(collector.db, "SELECT count(*) FROM events", 2)
-        return {"trace_id": trace_id, "backend_url": backend_url, "page_origin": page_origin}
+        backend, backend_url = _start_backend(collector.dsn, page_origin, anonymous_only)
+        try:
+            config = {"dsn": collector.dsn, "backend": backend_url, "lifecycle": lifecycle, "propagate": propagate}
+            (site / "index.html").write_text(
+                "<!doctype html><title>shop</title><script>window.__config = "
+                + json.dumps(config).replace("<", "\\u003c")
+                + "</script><script src=bundle.js></script>"
+            )
+            page.goto(page_origin + "/index.html")
+            page.wait_for_function("window.__done === true", timeout=30_000)
+            assert page.evaluate("window.__flushed"), "the browser SDK did not flush within 5s"
+            # The browser's envelopes were answered (so stored) before
+            # flush() returned; the backend's SDK sends on its own schedule.
+            trace_id = page.evaluate("window.__traceId")
+            if propagate:
+                collector.wait_for(lambda t: len(backend_segments(t)) == len(BACKEND_PATHS) and len(t["errors"]) == 2,
+                                   f"/api/traces/{trace_id}", timeout=20)
+            else:
+                collector.wait_for(lambda r: len(_backend_heads(r, trace_id)) == len(BACKEND_PATHS)
+                                   and sum(t["error_count"] for t in r["traces"]) == 2, "/api/traces", timeout=20)
+        finally:
+            _stop(backend)
     finally:
-        backend.terminate()
-        backend.wait(10)
         static.shutdown()
-
-
-def _wait_for_rows(db: Path, sql: str, expected: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        with sqlite3.connect(db) as conn:
-            count = conn.execute(sql).fetchone()[0]
-        if count >= expected:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"after {timeout:.0f}s, {sql!r} gives {count}, expected {expected}")
-        time.sleep(0.1)
+        static.server_close()
+    return {"trace_id": trace_id, "backend_url": backend_url, "page_origin": page_origin}

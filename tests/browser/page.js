@@ -9,8 +9,7 @@ Sentry.init({
   release: 'web@1.0.0',
   environment: 'test',
   tracesSampleRate: 1.0,
-  // A short idle timeout ends the pageload soon after the last fetch.
-  integrations: [Sentry.browserTracingIntegration({ idleTimeout: 300 })],
+  integrations: [Sentry.browserTracingIntegration()],
   // Stitching needs the backend's origin here; the "misconfigured" runs
   // leave it out on purpose.
   tracePropagationTargets: cfg.propagate ? [cfg.backend] : ['http://nothing.invalid'],
@@ -18,8 +17,15 @@ Sentry.init({
 });
 
 async function main() {
-  window.__traceId = Sentry.getActiveSpan().spanContext().traceId;
+  // The pageload span is active while the page's script runs: the fetches
+  // below become its children.
+  const pageload = Sentry.getActiveSpan();
+  window.__traceId = pageload.spanContext().traceId;
+  const pageloadEnded = new Promise((resolve) => {
+    Sentry.getClient().on('spanEnd', (span) => span === pageload && resolve());
+  });
   Sentry.setUser({ id: '42', email: 'ada@example.com' });
+  // A logged-in app sends its token on every API call.
   const auth = { Authorization: 'Bearer token-42' };
   await fetch(`${cfg.backend}/api/login`, { method: 'POST', headers: auth });
   await fetch(`${cfg.backend}/api/orders`, { headers: auth });
@@ -30,9 +36,11 @@ async function main() {
   setTimeout(() => {
     throw new Error('frontend boom');
   }, 0);
-  // Let the pageload span end (idle timeout), then send everything.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  await Sentry.flush(5000);
+  // Not ended by hand: with span streaming a fetch span ends only once its
+  // resource timing arrives (or 300 ms later), and the idle pageload waits
+  // for its children, then its idle timeout (1 s), before it ends.
+  await pageloadEnded;
+  window.__flushed = await Sentry.flush(5000);
   window.__done = true;
 }
 
