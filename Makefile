@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8969
 DB ?= collector.db
 
-.PHONY: run test install test-deps chromium screenshot clean
+.PHONY: run test install test-deps chromium bench screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ test-deps: $(VENV)/.test-installed tests/node/node_modules/.package-lock.json te
 
 test: test-deps
 	$(BIN)/python -m pytest -q
+
+# Ingest throughput against a do-nothing aiohttp server, trace lookups at
+# 10k and 1M spans; prints PASS/FAIL per target, writes bench-results/latest.json.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # README's screenshot: a real stitched trace from the end-to-end test.
 screenshot: test-deps
