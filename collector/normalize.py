@@ -116,10 +116,17 @@ class Context:
         return _dict(self.envelope.headers.get("trace"))
 
 
-def _user_columns(user: dict, ctx: Context) -> dict:
+def _infers_ip(settings) -> bool:
+    # JS SDKs v10+ ask for the client's address with `infer_ip: "auto"` in
+    # sdk.settings (events) or the span container's ingest_settings.
+    return _dict(settings).get("infer_ip") == "auto"
+
+
+def _user_columns(user: dict, ctx: Context, infer_ip: bool = False) -> dict:
     ip = _str(user.get("ip_address"))
-    # `{{auto}}` asks the server to fill in the client's address.
-    if ip == "{{auto}}":
+    # `{{auto}}` (older SDKs) and infer_ip=auto ask the server to fill in the
+    # client's address.
+    if ip == "{{auto}}" or (ip is None and infer_ip):
         ip = ctx.client_ip
     return {
         "user_id": _str(user.get("id")),
@@ -141,7 +148,7 @@ def _event_common(event: dict, ctx: Context) -> dict:
         "environment": _str(event.get("environment")),
         "release": _str(event.get("release")),
         **_sdk_columns(event, ctx),
-        **_user_columns(_dict(event.get("user")), ctx),
+        **_user_columns(_dict(event.get("user")), ctx, _infers_ip(_dict(event.get("sdk")).get("settings"))),
     }
 
 
@@ -280,7 +287,28 @@ def _attribute_values(attributes) -> dict:
     return flat
 
 
-def _v2_span(span: dict, ctx: Context) -> dict:
+def _platform_of(sdk_name: str | None) -> str | None:
+    """v2 spans name no platform; the SDK does (sentry.javascript.node…)."""
+    name = sdk_name or ""
+    if name == "sentry.javascript.node" or name.startswith("sentry.javascript.node"):
+        return "node"
+    if name.startswith("sentry.javascript."):
+        return "javascript"
+    if name.startswith("sentry.python"):
+        return "python"
+    return None
+
+
+def _v2_status(span: dict, attrs: dict) -> str | None:
+    # Streamed spans say only "ok"/"error", with the reason in an attribute;
+    # classic spans carry the reason as their status. Store the reason.
+    status = _str(span.get("status"))
+    if status == "error" and attrs.get("sentry.status.message"):
+        return _str(attrs["sentry.status.message"])
+    return status
+
+
+def _v2_span(span: dict, ctx: Context, infer_ip: bool = False) -> dict:
     attrs = _attribute_values(span.get("attributes"))
     sdk = ctx.sdk
     user = {
@@ -301,14 +329,14 @@ def _v2_span(span: dict, ctx: Context) -> dict:
         "description": _str(span.get("name")),
         "start_timestamp": timestamp(span.get("start_timestamp")),
         "timestamp": timestamp(span.get("end_timestamp")),
-        "status": _str(span.get("status")),
+        "status": _v2_status(span, attrs),
         "project_id": ctx.project_id,
-        "platform": _str(attrs.get("sentry.platform")),
+        "platform": _str(attrs.get("sentry.platform")) or _platform_of(attrs.get("sentry.sdk.name") or sdk.get("name")),
         "environment": _str(attrs.get("sentry.environment")),
         "release": _str(attrs.get("sentry.release")),
         "sdk_name": _str(attrs.get("sentry.sdk.name") or sdk.get("name")),
         "sdk_version": _str(attrs.get("sentry.sdk.version") or sdk.get("version")),
-        **_user_columns(user, ctx),
+        **_user_columns(user, ctx, infer_ip),
         "tags": None,
         "data": _json(attrs),
         "origin": "span_v2",
@@ -326,9 +354,10 @@ def _span(item: Item, ctx: Context, out: Records) -> None:
         common = {"project_id": ctx.project_id, **_sdk_columns({}, ctx)}
         out.add("spans", _span_row(payload, segment, common, "span_v1"))
         return
+    infer_ip = _infers_ip(payload.get("ingest_settings"))
     for span in _list(payload.get("items")):
         if isinstance(span, dict) and span.get("trace_id") and span.get("span_id"):
-            out.add("spans", _v2_span(span, ctx))
+            out.add("spans", _v2_span(span, ctx, infer_ip))
 
 
 # --- logs, sessions, replays, feedback, attachments, client reports --------

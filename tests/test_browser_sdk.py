@@ -33,8 +33,13 @@ def test_browser_and_backend_stitch_into_one_trace(collector, page, tmp_path, li
     # Streaming sends v2 span items; static sends a classic transaction.
     assert {s["origin"] for s in spans if s["sdk"]["name"] == "sentry.javascript.browser"} == {"span_v2" if lifecycle == "stream" else "transaction"}
 
+    # The browser asks for its address to be inferred (infer_ip: auto).
+    assert pageload["user"]["ip"] == "127.0.0.1" and pageload["platform"] == "javascript"
+
     calls = fetches(trace, run["backend_url"])
     assert set(calls) == set(BACKEND_PATHS)
+    # The same failure reads the same in both lifecycles.
+    assert calls["/api/fail"]["status"] == "internal_error"
     servers = backend_segments(trace)
     assert set(servers) == set(BACKEND_PATHS)
     for path, server in servers.items():
