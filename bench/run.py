@@ -15,7 +15,6 @@ import json
 import os
 import resource
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys

@@ -92,6 +92,21 @@ class Collector:
 
 
 @pytest.fixture
+async def client(aiohttp_client, tmp_path):
+    """The app in-process, for HTTP-level ingest tests."""
+    from aiohttp.test_utils import TestServer
+
+    from collector.app import SERVER_ARGS, create_app
+
+    server = TestServer(create_app(str(tmp_path / "c.db")))
+    # As the CLI does: aiohttp must not inflate bodies itself.
+    await server.start_server(**SERVER_ARGS)
+    c = await aiohttp_client(server)
+    c.db = tmp_path / "c.db"
+    return c
+
+
+@pytest.fixture
 def collector(tmp_path):
     c = Collector(tmp_path / "collector.db").start()
     yield c

@@ -4,7 +4,6 @@ serving, and what was stored before is intact."""
 import asyncio
 import gzip
 import sqlite3
-import zlib
 
 import brotli
 import pytest
@@ -13,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector import ingest
+from encoders import raw_deflate
 from collector.envelope import Envelope, EnvelopeError, Item, parse, serialise
-from test_ingest_http import client, envelope, event_item, post, stats  # noqa: F401  (client is a fixture)
+from test_ingest_http import envelope, event_item, post, stats
 
 GOOD = envelope(event_item("stored before"))
 HEADER = b'{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}\n'
@@ -30,11 +30,6 @@ async def assert_still_serving(client, earlier_events=1):
 
 def bomb(encode):
     return encode(b"\0" * (ingest.MAX_DECOMPRESSED + 1024))
-
-
-def raw_deflate(data):
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    return c.compress(data) + c.flush()
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,11 @@ import queue
 import sqlite3
 import zlib
 
-import brotli
 import orjson
 import pytest
-import zstandard
-from aiohttp.test_utils import TestServer
 
 from collector import ingest
-from collector.app import SERVER_ARGS, create_app
+from encoders import COMPRESSORS, NO_ENCODING
 from collector.keys import WRITER
 
 TRACE = "0123456789abcdef0123456789abcdef"
@@ -32,16 +29,6 @@ def envelope(*items, header=None):
 def event_item(message="hello", **extra):
     payload = {"event_id": EVENT_ID, "message": message, "contexts": {"trace": {"trace_id": TRACE, "span_id": "0123456789abcdef"}}, **extra}
     return {"type": "event"}, orjson.dumps(payload)
-
-
-@pytest.fixture
-async def client(aiohttp_client, tmp_path):
-    server = TestServer(create_app(str(tmp_path / "c.db")))
-    # As the CLI does: aiohttp must not inflate bodies itself.
-    await server.start_server(**SERVER_ARGS)
-    c = await aiohttp_client(server)
-    c.db = tmp_path / "c.db"
-    return c
 
 
 async def stats(client):
@@ -112,24 +99,7 @@ async def test_auth_failures(client, query, headers, header, status, reason):
     assert s["envelopes"] == 0 and s["rejected_requests"] == 1
 
 
-def raw_deflate(data):
-    c = zlib.compressobj(wbits=-15)
-    return c.compress(data) + c.flush()
-
-
-@pytest.mark.parametrize(
-    "label, encode",
-    [
-        ("gzip", gzip.compress),
-        ("x-gzip", gzip.compress),
-        ("deflate", zlib.compress),
-        ("deflate", raw_deflate),
-        ("br", brotli.compress),
-        ("zstd", zstandard.ZstdCompressor().compress),
-        ("UTF-8", lambda b: b),
-        ("", lambda b: b),
-    ],
-)
+@pytest.mark.parametrize("label, encode", COMPRESSORS + NO_ENCODING[:2])
 async def test_content_encodings(client, label, encode):
     r = await post(client, encode(envelope(event_item())), **{"Content-Encoding": label})
     assert r.status == 200, await r.text()

@@ -76,7 +76,7 @@ def test_stitched_trace_with_orphan_second_root_and_users(collector, page):
     assert "web · sentry.javascript.browser" in shown["1000000000000001"]["text"]
     assert "backend · sentry.python.fastapi" in backend["text"]
     assert "RuntimeError: orders exploded" in backend["text"]
-    assert page.get_attribute(f"#span-2000000000000001 a.err", "href") == "/events/" + "c" * 32
+    assert page.get_attribute("#span-2000000000000001 a.err", "href") == "/events/" + "c" * 32
     # Broken structure is shown, not hidden.
     assert "orphan" in shown["3000000000000001"]["cls"] and "orphan" in shown["3000000000000001"]["text"]
     assert "orphan" not in shown["4000000000000001"]["cls"]
