@@ -136,9 +136,7 @@ class Writer:
                     # requests (500) and keep serving the next ones.
                     log.exception("writer failed on a group of %d batches", len(group))
                     self._rollback()
-                    for _, future, loop in group:
-                        if future is not None:
-                            loop.call_soon_threadsafe(_settle, future, e)
+                    _settle_all([(future, loop, e) for _, future, loop in group])
                 finally:
                     self._release(sum(batch.size for batch, _, _ in group))
 
@@ -161,9 +159,7 @@ class Writer:
                     log.exception("could not store a batch")
                     self._rollback()
                     results.append((future, loop, e))
-        for future, loop, error in results:
-            if future is not None:
-                loop.call_soon_threadsafe(_settle, future, error)
+        _settle_all(results)
 
     def _bound_wal(self) -> None:
         """Past WAL_LIMIT, finish the checkpoint from the writer itself: with
@@ -248,13 +244,25 @@ def _values(table: str, row: dict) -> tuple:
     return tuple(row.get(c) for c in schema.TABLES[table]["columns"])
 
 
-def _settle(future: asyncio.Future, error: Exception | None) -> None:
-    if future.cancelled():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
+def _settle_all(results: list) -> None:
+    """Resolve a group's futures with one wake-up of each event loop, not
+    one per request: each wake-up is a write to the loop's self-pipe."""
+    by_loop: dict = {}
+    for future, loop, error in results:
+        if future is not None:
+            by_loop.setdefault(loop, []).append((future, error))
+    for loop, settled in by_loop.items():
+        loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list) -> None:
+    for future, error in settled:
+        if future.cancelled():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 # --- the traces summary table ------------------------------------------------
