@@ -1,0 +1,46 @@
+"""The single writer: a bad batch fails alone, the rest of its group commits."""
+
+import asyncio
+import sqlite3
+
+from collector.normalize import Records
+from collector.writer import Batch, Writer
+
+
+def batch(event_id: str, message) -> Batch:
+    records = Records()
+    records.add("events", {"event_id": event_id, "message": message, "trace_id": "t" * 32})
+    return Batch(envelope={"body": b"{}", "item_count": 1}, records=records)
+
+
+async def test_a_failing_batch_does_not_take_its_group_down(tmp_path):
+    writer = Writer(str(tmp_path / "w.db"))
+    try:
+        # Queued together, so they land in one group; a dict is no SQLite value.
+        results = await asyncio.gather(
+            writer.write(batch("a" * 32, "fine")),
+            writer.write(batch("b" * 32, {"not": "a column value"})),
+            writer.write(batch("c" * 32, "also fine")),
+            return_exceptions=True,
+        )
+    finally:
+        writer.close()
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], sqlite3.Error)
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        assert sorted(r[0] for r in db.execute("SELECT event_id FROM events")) == ["a" * 32, "c" * 32]
+        # Envelope ids stay dense and match their rows after the retry.
+        assert db.execute("SELECT count(*) FROM envelopes").fetchone() == (2,)
+        assert db.execute("SELECT count(*) FROM events JOIN envelopes ON envelopes.id = events.envelope_id").fetchone() == (2,)
+        traces = db.execute("SELECT error_count FROM traces").fetchall()
+    assert traces == [(2,)]
+
+
+async def test_close_writes_what_was_queued(tmp_path):
+    writer = Writer(str(tmp_path / "w.db"))
+    pending = [asyncio.ensure_future(writer.write(batch(f"{i:032x}", "m"))) for i in range(50)]
+    await asyncio.sleep(0)
+    await asyncio.to_thread(writer.close)
+    await asyncio.gather(*pending)
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (50,)
