@@ -67,7 +67,13 @@ async def get_event(request: web.Request) -> web.Response:
 
 async def get_stats(request: web.Request) -> web.Response:
     body = await request.app[READER].run(queries.stats)
-    body["write_queue"] = {**request.app[WRITER].queued, "full_rejections": request.app[INGEST_STATS].get("queue_full", 0)}
+    counters = request.app[INGEST_STATS]
+    body["write_queue"] = {
+        **request.app[WRITER].queued,
+        # 429s, and 4xx answers not noted in `rejections` because the queue was full.
+        "full_rejections": counters.get("queue_full", 0),
+        "unrecorded_rejections": counters.get("unrecorded_rejections", 0),
+    }
     body["database"] = request.app[READER].path
     return json_response(body)
 

@@ -165,9 +165,7 @@ class Ingest:
             batch, answer = await getattr(self, f"_{endpoint}")(request, params)
             batch.envelope.update(received_at=time.time(), endpoint=endpoint)
             await self.writer.write(batch)
-        except auth.AuthError as e:
-            return await self._reject(request, endpoint, e.status, e.reason)
-        except Rejected as e:
+        except (auth.AuthError, Rejected) as e:
             return await self._reject(request, endpoint, e.status, e.reason)
         except EnvelopeError as e:
             return await self._reject(request, endpoint, 400, str(e))
