@@ -181,9 +181,19 @@ class Writer:
     def _max_envelope_id(self) -> int:
         return self._conn.execute("SELECT coalesce(max(id), 0) FROM envelopes").fetchone()[0]
 
+    def _stored_event_ids(self, group: list) -> set[str]:
+        ids = [e["event_id"] for batch, _, _ in group for e in batch.records.rows.get("events", ())]
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        return {r[0] for r in self._conn.execute(f"SELECT event_id FROM events WHERE event_id IN ({marks})", ids)}
+
     def _write(self, group: list) -> None:
         rows: dict[str, list[tuple]] = {}
         traces: dict[str, dict] = {}
+        # An SDK that retries resends an event with the same id: it replaces
+        # the row, and must not count as a second error of its trace.
+        counted_events = self._stored_event_ids(group)
         for batch, _, _ in group:
             if batch.rejection is not None:
                 rows.setdefault("rejections", []).append(_values("rejections", batch.rejection))
@@ -200,7 +210,7 @@ class Writer:
                 for row in table_rows:
                     row["envelope_id"] = envelope_id
                     out.append(_values(table, row))
-            _collect_trace_summaries(batch.records, traces)
+            _collect_trace_summaries(batch.records, traces, counted_events)
         conn = self._conn
         conn.execute("BEGIN")
         for table, values in rows.items():
@@ -274,7 +284,7 @@ def _user_label(row: dict) -> dict | None:
     return user or None
 
 
-def _collect_trace_summaries(records: Records, traces: dict) -> None:
+def _collect_trace_summaries(records: Records, traces: dict, counted_events: set[str]) -> None:
     for span in records.rows.get("spans", ()):
         trace_id = span.get("trace_id")
         if not trace_id:
@@ -288,8 +298,9 @@ def _collect_trace_summaries(records: Records, traces: dict) -> None:
         _add_labels(t, span)
     for event in records.rows.get("events", ()):
         trace_id = event.get("trace_id")
-        if not trace_id:
+        if not trace_id or event["event_id"] in counted_events:
             continue
+        counted_events.add(event["event_id"])
         t = traces.setdefault(trace_id, _empty_summary())
         t["error_count"] += 1
         _widen(t, event.get("timestamp"), event.get("timestamp"))

@@ -44,3 +44,16 @@ async def test_close_writes_what_was_queued(tmp_path):
     await asyncio.gather(*pending)
     with sqlite3.connect(tmp_path / "w.db") as db:
         assert db.execute("SELECT count(*) FROM events").fetchone() == (50,)
+
+
+async def test_a_resent_event_counts_once(tmp_path):
+    writer = Writer(str(tmp_path / "w.db"))
+    try:
+        await writer.write(batch("a" * 32, "first try"))
+        # The SDK's retry, and a duplicate inside one group.
+        await asyncio.gather(writer.write(batch("a" * 32, "retry")), writer.write(batch("a" * 32, "retry")))
+    finally:
+        writer.close()
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        assert db.execute("SELECT count(*), max(message) FROM events").fetchone() == (1, "retry")
+        assert db.execute("SELECT error_count FROM traces").fetchone() == (1,)
