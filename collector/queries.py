@@ -141,7 +141,9 @@ def find_id(conn, value: str) -> tuple[str, str] | None:
     row = conn.execute("SELECT trace_id FROM transactions WHERE event_id = ?", (value,)).fetchone()
     if row:
         return "trace", row[0]
-    row = conn.execute("SELECT trace_id FROM spans WHERE span_id = ? LIMIT 1", (value,)).fetchone()
+    # Segment span ids are indexed; any other span id costs a scan of spans.
+    row = conn.execute("SELECT trace_id FROM spans WHERE span_id = ? AND is_segment = 1 LIMIT 1", (value,)).fetchone()
+    row = row or conn.execute("SELECT trace_id FROM spans WHERE span_id = ? LIMIT 1", (value,)).fetchone()
     if row:
         return "span", f"{row[0]}#span-{value}"
     return None
