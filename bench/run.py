@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import envelopes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIENTS = 32
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", 32))
 PHASE_SECONDS = 60
 # Past the phase's limit, requests in flight get this long before the
 # server counts as hung.
@@ -69,7 +69,7 @@ def collector_args(port: int, db: Path) -> list[str]:
 
 
 class Server:
-    """A server subprocess on 127.0.0.1, its CPU and memory read from /proc."""
+    """A server subprocess on 127.0.0.1, its CPU and memory (with its child processes) read from /proc."""
 
     def __init__(self, args: list[str], port: int):
         self.port = port
@@ -89,17 +89,36 @@ class Server:
                     raise BenchBroken(f"server {args} did not start: {self.log_tail()}") from None
                 time.sleep(0.05)
 
+    def _tree(self) -> list[int]:
+        """The server and its descendants (the collector's writer process and
+        the fork server it comes from): all of them count as the server."""
+        parents: dict[int, int] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        tree = [self.proc.pid]
+        for pid in tree:
+            tree += [child for child, parent in parents.items() if parent == pid]
+        return tree
+
     def cpu_seconds(self) -> float:
         # Fields after the command name; utime and stime are the 14th and
         # 15th of the whole line, all threads included.
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        total = 0
+        for pid in self._tree():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / TICKS
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        total = 0
+        for pid in self._tree():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        return total / 1024
 
     def check(self) -> None:
         if self.proc.poll() is not None:

@@ -24,7 +24,9 @@ async def server_timing(request: web.Request, handler):
     return response
 
 
-def create_app(db_path: str, max_queue: int = 10_000, bound_host: str = "127.0.0.1", allow_hosts: list[str] = ()) -> web.Application:
+def create_app(
+    db_path: str, max_queue: int = 10_000, bound_host: str = "127.0.0.1", allow_hosts: list[str] = (), keep_bodies: bool = False
+) -> web.Application:
     # Multipart uploads (minidumps, attachments) are read by aiohttp itself;
     # envelopes are read by ingest with their own limits.
     app = web.Application(
@@ -35,7 +37,7 @@ def create_app(db_path: str, max_queue: int = 10_000, bound_host: str = "127.0.0
     app[WRITER] = writer
     app[READER] = Reader(db_path)
     app[INGEST_STATS] = {}
-    ingest = Ingest(writer, app[INGEST_STATS])
+    ingest = Ingest(writer, app[INGEST_STATS], keep_bodies)
     api.add_routes(app)
     pages.setup(app)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
@@ -48,7 +50,7 @@ async def _close(app: web.Application) -> None:
     # Runs after the server stopped taking requests and finished the ones in
     # flight: what was acknowledged is committed; this drains the rest.
     app[READER].close()
-    app[WRITER].close()
+    await app[WRITER].close()
 
 
 # aiohttp would otherwise inflate gzip/deflate/br bodies itself, unbounded.

@@ -35,10 +35,16 @@ def _serve_args(sub) -> None:
         default=[h for h in os.environ.get("COLLECTOR_ALLOWED_HOSTS", "").split(",") if h],
         help="another Host name the UI and API answer to, e.g. a LAN name (repeatable; env COLLECTOR_ALLOWED_HOSTS, comma-separated)",
     )
+    p.add_argument(
+        "--keep-bodies",
+        action="store_true",
+        default=os.environ.get("COLLECTOR_KEEP_BODIES", "") not in ("", "0"),
+        help="also store every request body exactly as received, to see byte for byte what an SDK sent (env COLLECTOR_KEEP_BODIES=1; costs about 15%% of ingest speed)",
+    )
 
 
-async def _serve(host: str, port: int, db: str, allow_hosts: list[str]) -> None:
-    app = create_app(db, bound_host=host, allow_hosts=allow_hosts)
+async def _serve(host: str, port: int, db: str, allow_hosts: list[str], keep_bodies: bool) -> None:
+    app = create_app(db, bound_host=host, allow_hosts=allow_hosts, keep_bodies=keep_bodies)
     runner = web.AppRunner(app, **SERVER_ARGS)
     await runner.setup()
     try:
@@ -49,7 +55,7 @@ async def _serve(host: str, port: int, db: str, allow_hosts: list[str]) -> None:
             raise SystemExit(f"error: port {port} on {host} is in use (another collector?). Stop it, or pick another port with --port or COLLECTOR_PORT.")
         raise SystemExit(f"error: cannot listen on {host}:{port}: {e.strerror}")
     shown = f"[{host}]" if ":" in host else host
-    print(f"collector: storing in {os.path.abspath(db)}")
+    print(f"collector: storing in {os.path.abspath(db)}" + (", request bodies included (--keep-bodies)" if keep_bodies else ""))
     print(f"collector: paste this DSN into your SDKs:  http://anykey@{shown}:{port}/1")
     print(f"collector: trace view:                     http://{shown}:{port}/")
     if host not in LOCAL_HOSTS:
@@ -123,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="collector: %(levelname)s %(name)s: %(message)s")
     if args.command == "doctor":
         return _doctor(args)
-    asyncio.run(_serve(args.host, args.port, args.db, args.allow_host))
+    asyncio.run(_serve(args.host, args.port, args.db, args.allow_host, args.keep_bodies))
     return 0
 
 

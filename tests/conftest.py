@@ -92,18 +92,27 @@ class Collector:
 
 
 @pytest.fixture
-async def client(aiohttp_client, tmp_path):
-    """The app in-process, for HTTP-level ingest tests."""
+def make_client(aiohttp_client, tmp_path):
+    """Starts the app in-process with create_app's options, for HTTP-level tests."""
     from aiohttp.test_utils import TestServer
 
     from collector.app import SERVER_ARGS, create_app
 
-    server = TestServer(create_app(str(tmp_path / "c.db")))
-    # As the CLI does: aiohttp must not inflate bodies itself.
-    await server.start_server(**SERVER_ARGS)
-    c = await aiohttp_client(server)
-    c.db = tmp_path / "c.db"
-    return c
+    async def make(**options):
+        server = TestServer(create_app(str(tmp_path / "c.db"), **options))
+        # As the CLI does: aiohttp must not inflate bodies itself.
+        await server.start_server(**SERVER_ARGS)
+        c = await aiohttp_client(server)
+        c.db = tmp_path / "c.db"
+        return c
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client):
+    """The app in-process, as `collector serve` runs it."""
+    return await make_client()
 
 
 @pytest.fixture

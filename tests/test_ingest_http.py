@@ -4,7 +4,6 @@ limits, every endpoint, and bad input that loses nothing."""
 import base64
 import gzip
 import io
-import queue
 import sqlite3
 import zlib
 
@@ -257,10 +256,7 @@ async def test_read_api_404s_explain(client):
 
 
 async def test_queue_full_answers_429_with_rate_limit_headers(client, monkeypatch):
-    def full(_):
-        raise queue.Full
-
-    monkeypatch.setattr(client.app[WRITER]._queue, "put_nowait", full)
+    monkeypatch.setattr(client.app[WRITER], "_max_batches", 0)
     r = await post(client, envelope(event_item()))
     assert r.status == 429
     assert r.headers["Retry-After"] == "1"
@@ -276,3 +272,32 @@ async def test_queued_bytes_are_bounded(client, monkeypatch):
     monkeypatch.setattr(writer, "_queued_bytes", 0)
     assert (await post(client, envelope(event_item("x" * 5000)))).status == 200
     assert (await stats(client))["write_queue"]["bytes"] == 0
+
+
+async def test_search_finds_segment_and_child_span_ids(client):
+    # Segment span ids are indexed, child span ids are not: both must be found.
+    transaction = {
+        "type": "transaction", "transaction": "/checkout", "start_timestamp": 1.0, "timestamp": 2.0,
+        "contexts": {"trace": {"trace_id": TRACE, "span_id": "aaaaaaaaaaaaaaaa", "op": "http.server"}},
+        "spans": [{"trace_id": TRACE, "span_id": "bbbbbbbbbbbbbbbb", "parent_span_id": "aaaaaaaaaaaaaaaa", "op": "db", "start_timestamp": 1.1, "timestamp": 1.2}],
+    }
+    assert (await post(client, envelope(({"type": "transaction"}, orjson.dumps(transaction))))).status == 200
+    for span_id in ("aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"):
+        r = await client.get(f"/search?q={span_id}", allow_redirects=False)
+        assert r.status in (302, 303) and r.headers["Location"] == f"/traces/{TRACE}#span-{span_id}"
+    assert (await client.get("/search?q=cccccccccccccccc", allow_redirects=False)).status == 404
+
+
+@pytest.mark.parametrize("keep_bodies", [False, True])
+async def test_request_bodies_are_kept_only_when_asked(make_client, keep_bodies):
+    client = await make_client(keep_bodies=keep_bodies)
+    body = envelope(event_item("x" * 2000))
+    assert (await post(client, gzip.compress(body), **{"Content-Encoding": "gzip"})).status == 200
+    with sqlite3.connect(client.db) as db:
+        stored, encoding = db.execute("SELECT body, body_encoding FROM envelopes").fetchone()
+        assert db.execute("SELECT message FROM events").fetchone() == ("x" * 2000,)
+    if keep_bodies:
+        # Decoded (not gzip), then zlib-compressed for storage.
+        assert encoding == "zlib" and zlib.decompress(stored) == body
+    else:
+        assert stored is None

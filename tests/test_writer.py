@@ -4,7 +4,7 @@ import asyncio
 import sqlite3
 
 from collector.normalize import Records
-from collector.writer import Batch, Writer
+from collector.writer import Batch, WriteFailed, Writer
 
 
 def batch(event_id: str, message) -> Batch:
@@ -24,9 +24,9 @@ async def test_a_failing_batch_does_not_take_its_group_down(tmp_path):
             return_exceptions=True,
         )
     finally:
-        writer.close()
+        await writer.close()
     assert results[0] is None and results[2] is None
-    assert isinstance(results[1], sqlite3.Error)
+    assert isinstance(results[1], WriteFailed) and "could not store" in str(results[1])
     with sqlite3.connect(tmp_path / "w.db") as db:
         assert sorted(r[0] for r in db.execute("SELECT event_id FROM events")) == ["a" * 32, "c" * 32]
         # Envelope ids stay dense and match their rows after the retry.
@@ -40,7 +40,7 @@ async def test_close_writes_what_was_queued(tmp_path):
     writer = Writer(str(tmp_path / "w.db"))
     pending = [asyncio.ensure_future(writer.write(batch(f"{i:032x}", "m"))) for i in range(50)]
     await asyncio.sleep(0)
-    await asyncio.to_thread(writer.close)
+    await writer.close()
     await asyncio.gather(*pending)
     with sqlite3.connect(tmp_path / "w.db") as db:
         assert db.execute("SELECT count(*) FROM events").fetchone() == (50,)
@@ -53,7 +53,7 @@ async def test_a_resent_event_counts_once(tmp_path):
         # The SDK's retry, and a duplicate inside one group.
         await asyncio.gather(writer.write(batch("a" * 32, "retry")), writer.write(batch("a" * 32, "retry")))
     finally:
-        writer.close()
+        await writer.close()
     with sqlite3.connect(tmp_path / "w.db") as db:
         assert db.execute("SELECT count(*), max(message) FROM events").fetchone() == (1, "retry")
         assert db.execute("SELECT error_count FROM traces").fetchone() == (1,)
