@@ -76,7 +76,6 @@ def setup(app: web.Application) -> None:
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         # Event content is untrusted: escape everything, in every template.
         autoescape=True,
-        context_processors=[aiohttp_jinja2.request_processor],
     )
     # Jinja's tojson escapes <, >, & and ' for use inside <script>; orjson
     # only makes the 10,000-span trace page fast to serialise.
@@ -92,6 +91,10 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/users/{key}", user_page)
     app.router.add_get("/search", search)
     app.router.add_get("/doctor", doctor_page)
+
+
+def _not_found(request: web.Request, what: str) -> web.Response:
+    return aiohttp_jinja2.render_template("not_found.html", request, {"what": what, "host": request.host}, status=404)
 
 
 def _page_number(request: web.Request) -> int:
@@ -121,7 +124,7 @@ async def trace_page(request: web.Request):
     trace_id = request.match_info["trace_id"].lower()
     rows = await request.app[READER].run(queries.trace_rows, trace_id)
     if rows is None:
-        return aiohttp_jinja2.render_template("not_found.html", request, {"what": f"trace {trace_id}"}, status=404)
+        return _not_found(request, f"trace {trace_id}")
     assembled = traces.assemble(trace_id, rows)
     view = traces.waterfall(assembled)
     findings = doctor.diagnose(await request.app[READER].run(queries.doctor_rows, None, trace_id, assembled))["findings"]
@@ -135,7 +138,7 @@ async def event_page(request: web.Request):
     reader = request.app[READER]
     row = await reader.run(queries.event_row, event_id)
     if row is None:
-        return aiohttp_jinja2.render_template("not_found.html", request, {"what": f"error event {event_id}"}, status=404)
+        return _not_found(request, f"error event {event_id}")
     event = orjson.loads(row["data"])
     return aiohttp_jinja2.render_template(
         "event.html",
@@ -218,8 +221,6 @@ async def search(request: web.Request):
     q = request.query.get("q", "").strip()
     found = await request.app[READER].run(queries.find_id, q) if q else None
     if found is None:
-        return aiohttp_jinja2.render_template(
-            "not_found.html", request, {"what": f"trace, event or span id {q!r}" if q else "an empty search"}, status=404
-        )
+        return _not_found(request, f"trace, event or span id {q!r}" if q else "an empty search")
     kind, target = found
     raise web.HTTPFound(f"/events/{target}" if kind == "event" else f"/traces/{target}")
