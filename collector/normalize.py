@@ -57,6 +57,9 @@ class Records:
 
 def timestamp(value) -> float | None:
     """Seconds since the epoch from a number or an RFC 3339 string."""
+    # The common case first: every span of every transaction comes here.
+    if value.__class__ is float:
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -84,6 +87,8 @@ def _list(value) -> list:
 
 
 def _str(value) -> str | None:
+    if value.__class__ is str:
+        return value
     if value is None or isinstance(value, (dict, list)):
         return None
     return str(value)

@@ -82,7 +82,7 @@ ROW_COLUMNS = {table: _row_columns(table) for table in schema.TABLES}
 
 
 def _values(table: str, row: dict) -> tuple:
-    return tuple(row.get(c) for c in ROW_COLUMNS[table])
+    return tuple(map(row.get, ROW_COLUMNS[table]))
 
 
 def _packet(batch: Batch) -> tuple:
