@@ -1,8 +1,13 @@
 """The single writer: a bad batch fails alone, the rest of its group commits."""
 
 import asyncio
+import os
+import signal
 import sqlite3
 
+import pytest
+
+from collector import summaries
 from collector.normalize import Records
 from collector.writer import Batch, WriteFailed, Writer
 
@@ -57,3 +62,35 @@ async def test_a_resent_event_counts_once(tmp_path):
     with sqlite3.connect(tmp_path / "w.db") as db:
         assert db.execute("SELECT count(*), max(message) FROM events").fetchone() == (1, "retry")
         assert db.execute("SELECT error_count FROM traces").fetchone() == (1,)
+
+
+async def test_a_killed_writer_process_fails_its_group_and_is_replaced(tmp_path):
+    writer = Writer(str(tmp_path / "w.db"))
+    try:
+        await writer.write(batch("a" * 32, "before"))
+        old = writer._process
+        os.kill(old.pid, signal.SIGKILL)
+        old.join()
+        # The group sent to the dead process fails with a reason; the next
+        # request goes to a new process, and nothing committed is lost.
+        with pytest.raises(WriteFailed, match="writer process died"):
+            await writer.write(batch("b" * 32, "lost"))
+        await writer.write(batch("c" * 32, "after"))
+        assert writer._process.pid != old.pid
+    finally:
+        await writer.close()
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        assert sorted(r[0] for r in db.execute("SELECT message FROM events")) == ["after", "before"]
+
+
+def test_summaries_merge_leaves_its_input_as_it_was():
+    # A group that fails is written again batch by batch from the same summaries.
+    one = summaries.summarise({"events": [{"event_id": "e1", "trace_id": "t", "timestamp": 2.0, "user_email": "a@x"}]})
+    two = summaries.summarise({"spans": [{"trace_id": "t", "span_id": "s", "is_segment": 1, "start_timestamp": 1.0, "timestamp": 3.0}]})
+    before = repr(one), repr(two)
+    merged: dict = {}
+    summaries.merge(merged, one)
+    summaries.merge(merged, two)
+    assert (repr(one), repr(two)) == before
+    t = merged["t"]
+    assert (t["start_timestamp"], t["end_timestamp"], t["span_count"], t["event_ids"], t["users"]) == (1.0, 3.0, 1, {"e1"}, [{"email": "a@x"}])
