@@ -126,6 +126,12 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     """The body as sent, chunked or not; 413 past `limit`, 408 when slow."""
     if request.content_length is not None and request.content_length > limit:
         raise Rejected(413, f"request body of {request.content_length} bytes exceeds the {limit}-byte limit")
+    if request.content.is_eof():
+        # The usual case: the whole body came in with the headers.
+        body = request.content.read_nowait()
+        if len(body) > limit:
+            raise Rejected(413, f"request body exceeds the {limit}-byte limit")
+        return body
     buf = bytearray()
     try:
         async with asyncio.timeout(BODY_TIMEOUT):
