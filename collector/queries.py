@@ -42,7 +42,11 @@ class Reader:
 
 
 def _dicts(cursor) -> list[dict]:
-    return [dict(row) for row in cursor]
+    # Zipping plain tuples with the column names takes half the time of
+    # dict(sqlite3.Row): it matters for a 10,000-span trace.
+    cursor.row_factory = None
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor]
 
 
 def trace_rows(conn, trace_id: str) -> dict | None:
