@@ -20,7 +20,7 @@ async def server_timing(request: web.Request, handler):
     # `make bench` reports as server time, and visible in browser devtools.
     start = time.perf_counter()
     response = await handler(request)
-    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.1f}"
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.2f}"
     return response
 
 
