@@ -238,7 +238,7 @@ async def _receive_async(loop: asyncio.AbstractEventLoop, sock: socket.socket) -
 def _serve(path: str, sock: socket.socket) -> None:
     """The writer process: commit each group it is sent, answer with one
     error (or None) per batch. Ends when told to, or when the server process
-    is gone (the pipe closes)."""
+    is gone (its socket closes)."""
     # Ctrl-C reaches the whole process group; the server stops this process
     # itself once it has drained the queue.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -252,11 +252,12 @@ def _serve(path: str, sock: socket.socket) -> None:
         while True:
             try:
                 group = _receive(sock)
-            except EOFError:
+                if group is None:
+                    break
+                _send(sock, store.commit(group))
+            except (EOFError, OSError):
+                # The server is gone: what was committed stays committed.
                 break
-            if group is None:
-                break
-            _send(sock, store.commit(group))
     finally:
         store.close()
 
