@@ -17,6 +17,7 @@ from aiohttp import web
 
 from . import doctor, queries, schema
 from .app import SERVER_ARGS, create_app
+from .writer import tune_gc
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8969
@@ -45,6 +46,7 @@ def _serve_args(sub) -> None:
 
 async def _serve(host: str, port: int, db: str, allow_hosts: list[str], keep_bodies: bool) -> None:
     app = create_app(db, bound_host=host, allow_hosts=allow_hosts, keep_bodies=keep_bodies)
+    tune_gc()
     runner = web.AppRunner(app, **SERVER_ARGS)
     await runner.setup()
     try:
