@@ -290,11 +290,13 @@ class Store:
         self._wal = path + "-wal"
         self._next_envelope_id = self._max_envelope_id() + 1
         self._sql = {}
+        # Tables whose rows name the envelope they came from.
+        self._by_envelope = {table for table, spec in schema.TABLES.items() if "envelope_id" in spec["columns"]}
         for table in schema.TABLES:
             names = ROW_COLUMNS[table]
             if table == "envelopes":
                 names = ["id", *names]
-            elif "envelope_id" in schema.TABLES[table]["columns"]:
+            elif table in self._by_envelope:
                 names = [*names, "envelope_id"]
             self._sql[table] = f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         self._checkpointer = Checkpointer(path)
@@ -359,15 +361,15 @@ class Store:
         for envelope, batch_rows, batch_traces in group:
             # The writer is the only one inserting envelopes, so it numbers
             # them itself and every row of the group goes in by executemany.
-            if envelope is None:
-                for table, values in batch_rows.items():
-                    rows.setdefault(table, []).extend(values)
-            else:
+            envelope_id = None
+            if envelope is not None:
                 envelope_id = self._next_envelope_id
                 self._next_envelope_id += 1
                 rows.setdefault("envelopes", []).append((envelope_id, *envelope))
-                for table, values in batch_rows.items():
-                    rows.setdefault(table, []).extend([(*v, envelope_id) for v in values])
+            for table, values in batch_rows.items():
+                if table in self._by_envelope:
+                    values = [(*v, envelope_id) for v in values]
+                rows.setdefault(table, []).extend(values)
             summaries.merge(traces, batch_traces)
         conn = self._conn
         conn.execute("BEGIN")

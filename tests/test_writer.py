@@ -94,3 +94,15 @@ def test_summaries_merge_leaves_its_input_as_it_was():
     assert (repr(one), repr(two)) == before
     t = merged["t"]
     assert (t["start_timestamp"], t["end_timestamp"], t["span_count"], t["event_ids"], t["users"]) == (1.0, 3.0, 1, {"e1"}, [{"email": "a@x"}])
+
+
+async def test_rows_without_an_envelope_are_stored_unattached(tmp_path):
+    writer = Writer(str(tmp_path / "w.db"))
+    try:
+        records = Records()
+        records.add("events", {"event_id": "d" * 32, "message": "no envelope", "trace_id": "t" * 32})
+        await writer.write(Batch(records=records))
+    finally:
+        await writer.close()
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        assert db.execute("SELECT message, envelope_id FROM events").fetchall() == [("no envelope", None)]
