@@ -280,6 +280,7 @@ class Store:
     """The write connection, in the writer process."""
 
     def __init__(self, path: str):
+        self._path = path
         self._conn = schema.connect(path)
         schema.create(self._conn)
         # Checkpoints run on their own thread (below), not inside COMMIT,
@@ -313,10 +314,19 @@ class Store:
         try:
             self._write(group)
             errors = [None] * len(group)
-        except sqlite3.Error:
-            log.exception("group of %d batches failed; retrying them one by one", len(group))
+        except sqlite3.Error as e:
             self._rollback()
-            errors = [self._write_alone(packet) for packet in group]
+            if getattr(e, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                # Another program held the write lock past the busy timeout:
+                # batch by batch, each would wait that long again.
+                log.error("database locked by another program: %s", e)
+                errors = [
+                    f"the database {self._path} is locked by another program ({e}): close the sqlite3 shell or tool "
+                    "holding a write transaction on it"
+                ] * len(group)
+            else:
+                log.exception("group of %d batches failed; retrying them one by one", len(group))
+                errors = [self._write_alone(packet) for packet in group]
         except Exception as e:
             # A bug must not kill the only writer: fail these requests (500)
             # and keep serving the next ones.
@@ -372,7 +382,10 @@ class Store:
                 rows.setdefault(table, []).extend(values)
             summaries.merge(traces, batch_traces)
         conn = self._conn
-        conn.execute("BEGIN")
+        # IMMEDIATE takes the write lock first, waiting out (busy_timeout) a
+        # program that holds it briefly; a deferred BEGIN that read first
+        # was refused the lock at once.
+        conn.execute("BEGIN IMMEDIATE")
         # An SDK that retries resends an event with the same id: it replaces
         # the row, and must not count as a second error of its trace. So the
         # ids stored before this group are looked up before its rows go in.

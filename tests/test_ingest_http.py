@@ -1,10 +1,12 @@
 """The ingest endpoints over HTTP, in-process: auth forms, encodings, CORS,
 limits, every endpoint, and bad input that loses nothing."""
 
+import asyncio
 import base64
 import gzip
 import io
 import sqlite3
+import time
 import zlib
 
 import orjson
@@ -301,3 +303,21 @@ async def test_request_bodies_are_kept_only_when_asked(make_client, keep_bodies)
         assert encoding == "zlib" and zlib.decompress(stored) == body
     else:
         assert stored is None
+
+
+async def test_a_database_locked_by_another_program_is_a_500_that_names_the_fix(client):
+    other = sqlite3.connect(client.db, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # a sqlite3 shell left mid-transaction
+        started = time.monotonic()
+        answers = await asyncio.gather(*(post(client, envelope(event_item(f"m{i}"))) for i in range(10)))
+        # One busy timeout for the whole group, not one per request.
+        assert time.monotonic() - started < 15
+        for r in answers:
+            assert r.status == 500
+            assert "locked by another program" in (await r.json())["detail"]
+            assert "close the sqlite3 shell" in r.headers["X-Sentry-Error"]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert (await post(client, envelope(event_item("after")))).status == 200

@@ -106,3 +106,17 @@ async def test_rows_without_an_envelope_are_stored_unattached(tmp_path):
         await writer.close()
     with sqlite3.connect(tmp_path / "w.db") as db:
         assert db.execute("SELECT message, envelope_id FROM events").fetchall() == [("no envelope", None)]
+
+
+async def test_a_brief_lock_by_another_program_is_waited_out(tmp_path):
+    writer = Writer(str(tmp_path / "w.db"))
+    other = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.5, other.execute, "ROLLBACK")
+        await writer.write(batch("f" * 32, "waited"))
+    finally:
+        other.close()
+        await writer.close()
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        assert db.execute("SELECT message FROM events").fetchall() == [("waited",)]
