@@ -3,12 +3,12 @@ group-commits.
 
 Request handlers hand over a `Batch` and await its future. `write` turns the
 batch into plain tuples (rows in column order, plus its trace summaries) and
-queues them; from the event loop, every packet waiting goes to the writer
-process in one message, and their futures are settled when the process
-answers. The process writes the group in one transaction (a bad batch is
-retried alone, so it fails alone) and commits before answering: an envelope
-is answered 200 only after its rows are on disk, and ingest never waits on a
-SQLite lock.
+sends them to the writer process at once. The process takes every packet
+waiting in its socket as one group, writes the group in one transaction (a
+bad batch is retried alone, so it fails alone), commits, and answers for the
+whole group; the futures are settled in the order the packets were sent. So
+an envelope is answered 200 only after its rows are on disk, and ingest
+never waits on a SQLite lock.
 
 Why a process and not a thread: parsing requests and writing SQLite then run
 on two cores instead of taking turns on one interpreter lock (`make bench`).
@@ -17,6 +17,7 @@ on two cores instead of taking turns on one interpreter lock (`make bench`).
 from __future__ import annotations
 
 import asyncio
+import collections
 import gc
 import logging
 import multiprocessing
@@ -100,44 +101,47 @@ def _packet(batch: Batch) -> tuple:
 
 
 class Writer:
-    """The server's side of the writer: a bounded queue of packets, sent to
-    the writer process one group at a time from the event loop."""
+    """The server's side of the writer: each packet is sent to the writer
+    process as soon as it is made, and answered once committed. The process
+    takes every packet waiting in the socket as one group, so the group
+    grows with the load and the process never waits on this event loop."""
 
     def __init__(self, path: str, max_queue: int = 10_000, max_bytes: int = MAX_QUEUED_BYTES):
         self.path = path
         self._max_batches = max_queue
         self._max_bytes = max_bytes
         self._queued_bytes = 0
-        # (packet, size, future) waiting for the next group.
-        self._pending: list[tuple] = []
-        self._pump: asyncio.Task | None = None
+        # (size, future) of packets sent and not answered yet, in send order.
+        self._unanswered: collections.deque[tuple] = collections.deque()
+        self._connected: asyncio.Future | None = None
         self._start_process()
 
     async def write(self, batch: Batch) -> None:
         size = batch.size
         # One batch is always let in, however large, so a big envelope is
         # not refused forever on an idle collector.
-        if len(self._pending) >= self._max_batches or (self._queued_bytes and self._queued_bytes + size > self._max_bytes):
+        if len(self._unanswered) >= self._max_batches or (self._queued_bytes and self._queued_bytes + size > self._max_bytes):
             raise QueueFull()
+        stream = await self._stream()
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((_packet(batch), size, future))
+        stream.write(_frame(_packet(batch)))
+        self._unanswered.append((size, future))
         self._queued_bytes += size
-        if self._pump is None:
-            self._pump = asyncio.ensure_future(self._send_groups())
         await future
 
     async def close(self) -> None:
-        """Write everything already queued, then stop the writer process."""
-        if self._pump is not None:
-            await self._pump
-        self._socket.setblocking(True)
-        _send(self._socket, None)
+        """Write everything already sent, then stop the writer process."""
+        await asyncio.gather(*(future for _, future in self._unanswered), return_exceptions=True)
+        stream = await self._stream()
+        stream.write(_frame(None))
+        await stream.drain()
         await asyncio.to_thread(self._process.join)
-        self._socket.close()
+        self._answers.cancel()
+        stream.close()
 
     @property
     def queued(self) -> dict:
-        return {"batches": len(self._pending), "bytes": self._queued_bytes}
+        return {"batches": len(self._unanswered), "bytes": self._queued_bytes}
 
     def _start_process(self) -> None:
         self._socket, theirs = socket.socketpair()
@@ -154,38 +158,46 @@ class Writer:
             self._process.join()
             raise RuntimeError(f"cannot open the database {self.path}: {ready}")
         self._socket.setblocking(False)
+        self._connected = None
 
-    async def _send_groups(self) -> None:
-        """While packets wait: send up to MAX_GROUP of them, wait for the
-        process to commit them, settle their futures. Packets arriving
-        meanwhile make the next group, so the group grows with the load."""
-        loop = asyncio.get_running_loop()
-        while self._pending:
-            group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-            died = None
-            try:
-                await loop.sock_sendall(self._socket, _frame([packet for packet, _, _ in group]))
-                errors = pickle.loads(await _receive_async(loop, self._socket))
-            except (OSError, EOFError) as e:
-                # Killed from outside, or out of memory: what it had not
-                # committed is lost, so these requests fail (500) and the
-                # next ones go to a new process.
-                died = e
-                errors = [f"the writer process died ({e}); retry the request"] * len(group)
-            self._queued_bytes -= sum(size for _, size, _ in group)
-            for (_, _, future), error in zip(group, errors):
-                if future.cancelled():
-                    continue
-                if error is None:
-                    future.set_result(None)
-                else:
-                    future.set_exception(WriteFailed(error))
-            if died is not None:
-                log.error("the writer process died (%s); starting a new one", died)
-                self._socket.close()
-                self._process.join()
-                self._start_process()
-        self._pump = None
+    async def _stream(self) -> asyncio.StreamWriter:
+        """The stream to the writer process, opened on first use (streams
+        need the running event loop)."""
+        if self._connected is None:
+            self._connected = asyncio.ensure_future(asyncio.open_connection(sock=self._socket))
+            reader, _ = await self._connected
+            self._answers = asyncio.ensure_future(self._read_answers(reader))
+        _, stream = await self._connected
+        return stream
+
+    async def _read_answers(self, reader: asyncio.StreamReader) -> None:
+        """Settles futures as the process answers: each answer is one error
+        (or None) per packet of a group, in the order they were sent."""
+        try:
+            while True:
+                (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
+                for error in pickle.loads(await reader.readexactly(length)):
+                    self._settle(*self._unanswered.popleft(), error)
+        except (asyncio.IncompleteReadError, OSError) as e:
+            # Killed from outside, or out of memory: what it had not
+            # committed is lost, so these requests fail (500) and the next
+            # ones go to a new process.
+            log.error("the writer process died (%s); starting a new one", e)
+            while self._unanswered:
+                self._settle(*self._unanswered.popleft(), f"the writer process died ({e}); retry the request")
+            _, stream = self._connected.result()
+            stream.close()
+            self._process.join()
+            self._start_process()
+
+    def _settle(self, size: int, future: asyncio.Future, error: str | None) -> None:
+        self._queued_bytes -= size
+        if future.cancelled():
+            return
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(WriteFailed(error))
 
 
 # --- messages between the two processes: a 4-byte length, then a pickle ------
@@ -218,19 +230,37 @@ def _read_exactly(sock: socket.socket, n: int) -> bytearray:
     return buf
 
 
-async def _receive_async(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> bytearray:
-    async def exactly(n: int) -> bytearray:
-        buf = bytearray(n)
-        view, got = memoryview(buf), 0
-        while got < n:
-            read = await loop.sock_recv_into(sock, view[got:])
-            if not read:
-                raise EOFError("the writer process closed the connection")
-            got += read
-        return buf
+class _Frames:
+    """Messages from a socket, as many at a time as have arrived: one read
+    takes everything waiting, however many packets that is."""
 
-    (length,) = _LENGTH.unpack(await exactly(_LENGTH.size))
-    return await exactly(length)
+    def __init__(self, sock: socket.socket):
+        self._sock = sock
+        self._buffer = bytearray()
+
+    def waiting(self, limit: int) -> list:
+        """At least one message (blocking until one is complete), at most `limit`."""
+        while True:
+            messages = self._complete(limit)
+            if messages:
+                return messages
+            chunk = self._sock.recv(1 << 20)
+            if not chunk:
+                raise EOFError("the server closed the connection")
+            self._buffer += chunk
+
+    def _complete(self, limit: int) -> list:
+        buffer, at, messages = self._buffer, 0, []
+        with memoryview(buffer) as view:
+            while len(messages) < limit and len(buffer) - at >= _LENGTH.size:
+                (length,) = _LENGTH.unpack_from(view, at)
+                end = at + _LENGTH.size + length
+                if end > len(buffer):
+                    break
+                messages.append(pickle.loads(view[at + _LENGTH.size : end]))
+                at = end
+        del buffer[:at]
+        return messages
 
 
 # --- the writer process ------------------------------------------------------
@@ -263,12 +293,17 @@ def _serve(path: str, sock: socket.socket) -> None:
         return
     _send(sock, None)
     try:
-        while True:
+        frames = _Frames(sock)
+        stopping = False
+        while not stopping:
             try:
-                group = _receive(sock)
-                if group is None:
-                    break
-                _send(sock, store.commit(group))
+                # Every packet already waiting joins the group.
+                group = frames.waiting(MAX_GROUP)
+                if None in group:
+                    stopping = True
+                    group = [packet for packet in group if packet is not None]
+                if group:
+                    _send(sock, store.commit(group))
             except (EOFError, OSError):
                 # The server is gone: what was committed stays committed.
                 break
