@@ -461,7 +461,7 @@ class Checkpointer:
     thread has already copied nearly every page.
     """
 
-    INTERVAL = 0.1
+    INTERVAL = 0.25
 
     def __init__(self, path: str):
         self._conn = schema.connect(path)
