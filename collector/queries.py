@@ -79,16 +79,16 @@ def event_json(conn, event_id: str) -> str | None:
 
 
 def stats(conn) -> dict:
+    # Counted by the writer as it writes (see the counters table).
+    counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
     tables = {
-        name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-        for name in schema.TABLES
-        if name not in ("envelopes", "rejections", "item_failures")
+        name: counters.get(f"rows:{name}", 0) for name in schema.TABLES if name not in ("envelopes", "rejections", "item_failures", "counters")
     }
     return {
-        "envelopes": conn.execute("SELECT count(*) FROM envelopes").fetchone()[0],
+        "envelopes": counters.get("rows:envelopes", 0),
         "rows": tables,
-        "rejected_requests": conn.execute("SELECT count(*) FROM rejections").fetchone()[0],
-        "failed_items": conn.execute("SELECT count(*) FROM item_failures").fetchone()[0],
+        "rejected_requests": counters.get("rows:rejections", 0),
+        "failed_items": counters.get("rows:item_failures", 0),
         "rejections": _dicts(
             conn.execute(
                 "SELECT status, reason, count(*) AS count, max(received_at) AS last_seen FROM rejections"
@@ -101,10 +101,7 @@ def stats(conn) -> dict:
                 " GROUP BY item_type, reason ORDER BY count DESC LIMIT 20"
             )
         ),
-        "content_encodings": {
-            (row[0] or "identity"): row[1]
-            for row in conn.execute("SELECT content_encoding, count(*) FROM envelopes GROUP BY content_encoding")
-        },
+        "content_encodings": {name.partition(":")[2]: value for name, value in counters.items() if name.startswith("encoding:")},
     }
 
 

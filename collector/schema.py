@@ -209,6 +209,10 @@ TABLES: dict[str, dict] = {
     "rejections": {
         "columns": {"received_at": float, "endpoint": str, "status": int, "reason": str, "user_agent": str},
     },
+    # Rows per table (`rows:spans`) and envelopes per content encoding
+    # (`encoding:gzip`), kept by the writer in the same transaction as the
+    # rows, so /api/stats never counts a million spans.
+    "counters": {"columns": {"name": str, "value": int}, "pk": "name"},
     # One summary row per trace, kept up to date by the writer, so that the
     # trace list never has to scan spans.
     "traces": {

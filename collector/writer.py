@@ -85,6 +85,11 @@ def _row_columns(table: str) -> list[str]:
 
 
 ROW_COLUMNS = {table: _row_columns(table) for table in schema.TABLES}
+# Tables where a resent event replaces its row; event_id comes first in both.
+KEYED_BY_EVENT_ID = ("events", "transactions")
+assert all(ROW_COLUMNS[table][0] == "event_id" for table in KEYED_BY_EVENT_ID)
+# Where an envelope row (id first) holds its content encoding.
+ENCODING = 1 + ROW_COLUMNS["envelopes"].index("content_encoding")
 
 
 def _values(table: str, row: dict) -> tuple:
@@ -325,6 +330,7 @@ class Store:
         self._conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         self._wal = path + "-wal"
         self._next_envelope_id = self._max_envelope_id() + 1
+        self._recount()
         self._sql = {}
         # Tables whose rows name the envelope they came from.
         self._by_envelope = {table for table, spec in schema.TABLES.items() if "envelope_id" in spec["columns"]}
@@ -397,6 +403,18 @@ class Store:
         # Ids handed out in the failed transaction were never used.
         self._next_envelope_id = self._max_envelope_id() + 1
 
+    def _recount(self) -> None:
+        """Counters from the rows themselves, at every start: other programs
+        may have added or deleted rows while the collector was stopped."""
+        conn = self._conn
+        counts = {f"rows:{table}": conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in schema.TABLES if table != "counters"}
+        for encoding, n in conn.execute("SELECT content_encoding, count(*) FROM envelopes GROUP BY content_encoding"):
+            counts[f"encoding:{encoding or 'identity'}"] = n
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM counters")
+        conn.executemany("INSERT INTO counters (name, value) VALUES (?, ?)", counts.items())
+        conn.execute("COMMIT")
+
     def _max_envelope_id(self) -> int:
         return self._conn.execute("SELECT coalesce(max(id), 0) FROM envelopes").fetchone()[0]
 
@@ -422,15 +440,29 @@ class Store:
         # was refused the lock at once.
         conn.execute("BEGIN IMMEDIATE")
         # An SDK that retries resends an event with the same id: it replaces
-        # the row, and must not count as a second error of its trace. So the
-        # ids stored before this group are looked up before its rows go in.
-        event_ids = {i for t in traces.values() for i in t["event_ids"]}
-        stored_events = {r[0] for r in self._select_in("SELECT event_id FROM events WHERE event_id IN", event_ids)}
+        # the row, and must count neither as a second error of its trace nor
+        # as another row. So the ids stored before this group are looked up
+        # before its rows go in.
+        new_ids = {table: {row[0] for row in rows.get(table, ())} for table in KEYED_BY_EVENT_ID}
+        stored = {
+            table: {r[0] for r in self._select_in(f"SELECT event_id FROM {table} WHERE event_id IN", ids)} for table, ids in new_ids.items()
+        }
+        stored_events = stored["events"]
         stored_traces = {
             r[0]: r[1:] for r in self._select_in(f"SELECT trace_id, {summaries.STORED_COLUMNS} FROM traces WHERE trace_id IN", traces)
         }
         for table, values in rows.items():
             conn.executemany(self._sql[table], values)
+        added = {f"rows:{table}": len(values) for table, values in rows.items()}
+        added.update({f"rows:{table}": len(ids - stored[table]) for table, ids in new_ids.items()})
+        added["rows:traces"] = len(traces) - len(stored_traces)
+        for envelope in rows.get("envelopes", ()):
+            key = f"encoding:{envelope[ENCODING] or 'identity'}"
+            added[key] = added.get(key, 0) + 1
+        conn.executemany(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+            added.items(),
+        )
         now = time.time()
         conn.executemany(
             f"INSERT OR REPLACE INTO traces ({summaries.ROW_COLUMNS}) VALUES ({', '.join('?' * 14)})",

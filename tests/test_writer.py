@@ -120,3 +120,45 @@ async def test_a_brief_lock_by_another_program_is_waited_out(tmp_path):
         await writer.close()
     with sqlite3.connect(tmp_path / "w.db") as db:
         assert db.execute("SELECT message FROM events").fetchall() == [("waited",)]
+
+
+def _counts_agree(path) -> None:
+    with sqlite3.connect(path) as db:
+        counters = dict(db.execute("SELECT name, value FROM counters"))
+        for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'counters'"):
+            assert counters.get(f"rows:{table}", 0) == db.execute(f"SELECT count(*) FROM {table}").fetchone()[0], table
+        encodings = dict(db.execute("SELECT coalesce(content_encoding, 'identity'), count(*) FROM envelopes GROUP BY 1"))
+        assert {k.partition(":")[2]: v for k, v in counters.items() if k.startswith("encoding:")} == encodings
+
+
+async def test_counters_match_the_rows_through_resends_failures_and_restarts(tmp_path):
+    path = tmp_path / "w.db"
+    writer = Writer(str(path))
+    try:
+        gzip_batch = batch("a" * 32, "first")
+        gzip_batch.envelope["content_encoding"] = "gzip"
+        transaction = Records()
+        transaction.add("transactions", {"event_id": "t" * 32, "trace_id": "t" * 32})
+        transaction.add("spans", {"trace_id": "t" * 32, "span_id": "s" * 16, "is_segment": 1})
+        await writer.write(gzip_batch)
+        # Resends (alone and twice in one group), a transaction sent twice,
+        # a batch that fails, and a rejection.
+        await asyncio.gather(
+            writer.write(batch("a" * 32, "resent")),
+            writer.write(batch("b" * 32, "new")),
+            writer.write(batch("b" * 32, "new again")),
+            writer.write(Batch(envelope={"item_count": 1}, records=transaction)),
+            writer.write(Batch(envelope={"item_count": 1}, records=transaction)),
+            writer.write(batch("c" * 32, {"not": "a column value"})),
+            writer.write(Batch(rejection={"status": 400, "reason": "bad"})),
+            return_exceptions=True,
+        )
+    finally:
+        await writer.close()
+    _counts_agree(path)
+    with sqlite3.connect(path) as db:
+        assert dict(db.execute("SELECT name, value FROM counters"))["rows:events"] == 2
+        db.execute("DELETE FROM events WHERE event_id = ?", ("b" * 32,))  # another program, while stopped
+    writer = Writer(str(path))
+    await writer.close()
+    _counts_agree(path)
