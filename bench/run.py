@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import envelopes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIENTS = int(os.environ.get("BENCH_CLIENTS", 32))
+CLIENTS = 32
 PHASE_SECONDS = 60
 # Past the phase's limit, requests in flight get this long before the
 # server counts as hung.

@@ -361,10 +361,11 @@ class Store:
                 # Another program held the write lock past the busy timeout:
                 # batch by batch, each would wait that long again.
                 log.error("database locked by another program: %s", e)
-                errors = [
+                reason = (
                     f"the database {self._path} is locked by another program ({e}): close the sqlite3 shell or tool "
                     "holding a write transaction on it"
-                ] * len(group)
+                )
+                errors = [reason] * len(group)
             else:
                 log.exception("group of %d batches failed; retrying them one by one", len(group))
                 errors = [self._write_alone(packet) for packet in group]
