@@ -119,9 +119,12 @@ class Writer:
         # (size, future) of packets sent and not answered yet, in send order.
         self._unanswered: collections.deque[tuple] = collections.deque()
         self._connected: asyncio.Future | None = None
+        self._closing = False
         self._start_process()
 
     async def write(self, batch: Batch) -> None:
+        if self._closing:
+            raise WriteFailed("the collector is stopping; retry the request")
         size = batch.size
         # One batch is always let in, however large, so a big envelope is
         # not refused forever on an idle collector.
@@ -136,12 +139,14 @@ class Writer:
 
     async def close(self) -> None:
         """Write everything already sent, then stop the writer process."""
-        await asyncio.gather(*(future for _, future in self._unanswered), return_exceptions=True)
         stream = await self._stream()
+        self._closing = True
         stream.write(_frame(None))
         await stream.drain()
+        # The process answers every packet sent before the stop, then ends;
+        # the answers reader returns once it sees that end.
+        await self._answers
         await asyncio.to_thread(self._process.join)
-        self._answers.cancel()
         stream.close()
 
     @property
@@ -184,16 +189,24 @@ class Writer:
                 for error in pickle.loads(await reader.readexactly(length)):
                     self._settle(*self._unanswered.popleft(), error)
         except (asyncio.IncompleteReadError, OSError) as e:
+            if self._closing:
+                # The process ended because it was told to stop; packets
+                # sent after that were never written.
+                self._fail_unanswered("the collector is stopping; retry the request")
+                return
             # Killed from outside, or out of memory: what it had not
             # committed is lost, so these requests fail (500) and the next
             # ones go to a new process.
             log.error("the writer process died (%s); starting a new one", e)
-            while self._unanswered:
-                self._settle(*self._unanswered.popleft(), f"the writer process died ({e}); retry the request")
+            self._fail_unanswered(f"the writer process died ({e}); retry the request")
             _, stream = self._connected.result()
             stream.close()
             self._process.join()
             self._start_process()
+
+    def _fail_unanswered(self, reason: str) -> None:
+        while self._unanswered:
+            self._settle(*self._unanswered.popleft(), reason)
 
     def _settle(self, size: int, future: asyncio.Future, error: str | None) -> None:
         self._queued_bytes -= size
@@ -264,7 +277,11 @@ class _Frames:
                     break
                 messages.append(pickle.loads(view[at + _LENGTH.size : end]))
                 at = end
-        del buffer[:at]
+        if at == len(buffer):
+            # A new buffer, so one large upload does not keep its size.
+            self._buffer = bytearray()
+        else:
+            del buffer[:at]
         return messages
 
 

@@ -162,3 +162,20 @@ async def test_counters_match_the_rows_through_resends_failures_and_restarts(tmp
     writer = Writer(str(path))
     await writer.close()
     _counts_agree(path)
+
+
+async def test_close_ends_the_process_without_taking_it_for_a_crash(tmp_path, caplog):
+    writer = Writer(str(tmp_path / "w.db"))
+    await writer.write(batch("a" * 32, "one"))
+    process = writer._process
+    await writer.close()
+    await asyncio.sleep(0.2)  # time for a wrongly restarted process to show
+    assert writer._process is process and not process.is_alive()
+    assert "died" not in caplog.text
+
+
+async def test_a_write_after_close_fails_instead_of_hanging(tmp_path):
+    writer = Writer(str(tmp_path / "w.db"))
+    await writer.close()
+    with pytest.raises(WriteFailed, match="stopping"):
+        await asyncio.wait_for(writer.write(batch("a" * 32, "late")), 5)
