@@ -58,6 +58,10 @@ _processes = multiprocessing.get_context("forkserver")
 _processes.set_forkserver_preload([__name__])
 
 
+# Why a write fails once the collector has begun to stop.
+STOPPING = "the collector is stopping; retry the request"
+
+
 class QueueFull(Exception):
     """The write queue is full: answer 429 and let the SDK back off."""
 
@@ -124,7 +128,7 @@ class Writer:
 
     async def write(self, batch: Batch) -> None:
         if self._closing:
-            raise WriteFailed("the collector is stopping; retry the request")
+            raise WriteFailed(STOPPING)
         size = batch.size
         # One batch is always let in, however large, so a big envelope is
         # not refused forever on an idle collector.
@@ -192,7 +196,7 @@ class Writer:
             if self._closing:
                 # The process ended because it was told to stop; packets
                 # sent after that were never written.
-                self._fail_unanswered("the collector is stopping; retry the request")
+                self._fail_unanswered(STOPPING)
                 return
             # Killed from outside, or out of memory: what it had not
             # committed is lost, so these requests fail (500) and the next
