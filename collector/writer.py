@@ -281,11 +281,9 @@ class _Frames:
                     break
                 messages.append(pickle.loads(view[at + _LENGTH.size : end]))
                 at = end
-        if at == len(buffer):
-            # A new buffer, so one large upload does not keep its size.
-            self._buffer = bytearray()
-        else:
-            del buffer[:at]
+        # Deleting from the front also gives back the memory of a large
+        # upload: bytearray shrinks once less than half of it is in use.
+        del buffer[:at]
         return messages
 
 
