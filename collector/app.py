@@ -8,7 +8,7 @@ from aiohttp import web
 
 from . import api, pages
 from .hosts import allowed_hosts, host_check_middleware
-from .ingest import Ingest, cors_middleware, preflight
+from .ingest import Ingest, cors_middleware, error_response, preflight
 from .keys import INGEST_STATS, READER, WRITER
 from .queries import Reader
 from .writer import Writer
@@ -24,16 +24,41 @@ async def server_timing(request: web.Request, handler):
     return response
 
 
+@web.middleware
+async def database_gone(request: web.Request, handler):
+    # A database file deleted or replaced under the collector: say so on
+    # every page and answer, instead of showing one file and writing another.
+    gone = request.app[WRITER].gone
+    if gone is None or request.path.startswith("/static/"):
+        return await handler(request)
+    if request.method == "POST" or request.path.startswith("/api/"):
+        return error_response(503, gone)
+    return web.Response(status=503, text=f"collector: {gone}.\n")
+
+
 def create_app(
-    db_path: str, max_queue: int = 10_000, bound_host: str = "127.0.0.1", allow_hosts: list[str] = (), keep_bodies: bool = False
+    db_path: str,
+    max_queue: int = 10_000,
+    bound_host: str = "127.0.0.1",
+    allow_hosts: list[str] = (),
+    keep_bodies: bool = False,
+    durability: str = "normal",
+    owner: str = "",
 ) -> web.Application:
+    """The application; its writer process starts when the app starts (and
+    `Writer.start` raises DatabaseInUse or StartFailed then), not here."""
     # Multipart uploads (minidumps, attachments) are read by aiohttp itself;
     # envelopes are read by ingest with their own limits.
     app = web.Application(
-        middlewares=[server_timing, cors_middleware, host_check_middleware(allowed_hosts(bound_host, list(allow_hosts)))],
+        middlewares=[
+            server_timing,
+            cors_middleware,
+            host_check_middleware(allowed_hosts(bound_host, list(allow_hosts))),
+            database_gone,
+        ],
         client_max_size=100 * 1024 * 1024,
     )
-    writer = Writer(db_path, max_queue=max_queue)
+    writer = Writer(db_path, max_queue=max_queue, durability=durability, owner=owner)
     app[WRITER] = writer
     app[READER] = Reader(db_path)
     app[INGEST_STATS] = {}
@@ -42,12 +67,14 @@ def create_app(
     pages.setup(app)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_post("/{tail:.*}", ingest.handle)
-    app.on_cleanup.append(_close)
+    app.cleanup_ctx.append(_storage)
     return app
 
 
-async def _close(app: web.Application) -> None:
-    # Runs after the server stopped taking requests and finished the ones in
+async def _storage(app: web.Application):
+    await app[WRITER].start()
+    yield
+    # After the server stopped taking requests and finished the ones in
     # flight: what was acknowledged is committed; this drains the rest.
     app[READER].close()
     await app[WRITER].close()

@@ -17,7 +17,8 @@ from aiohttp import web
 
 from . import doctor, queries, schema
 from .app import SERVER_ARGS, create_app
-from .writer import tune_gc
+from .lockfile import DatabaseInUse
+from .writer import StartFailed, tune_gc
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8969
@@ -42,13 +43,27 @@ def _serve_args(sub) -> None:
         default=os.environ.get("COLLECTOR_KEEP_BODIES", "") not in ("", "0"),
         help="also store every request body exactly as received, to see byte for byte what an SDK sent (env COLLECTOR_KEEP_BODIES=1; costs about 15%% of ingest speed)",
     )
+    p.add_argument(
+        "--durability",
+        choices=sorted(schema.DURABILITY),
+        default=os.environ.get("COLLECTOR_DURABILITY", "normal"),
+        help="normal: an acknowledged envelope survives the collector being killed; full: also a power cut or OS crash, "
+        "with an fsync per commit (env COLLECTOR_DURABILITY; default %(default)s)",
+    )
 
 
-async def _serve(host: str, port: int, db: str, allow_hosts: list[str], keep_bodies: bool) -> None:
-    app = create_app(db, bound_host=host, allow_hosts=allow_hosts, keep_bodies=keep_bodies)
+async def _serve(host: str, port: int, db: str, allow_hosts: list[str], keep_bodies: bool, durability: str) -> None:
+    shown = f"[{host}]" if ":" in host else host
+    app = create_app(
+        db, bound_host=host, allow_hosts=allow_hosts, keep_bodies=keep_bodies, durability=durability,
+        owner=f"serving http://{shown}:{port}/",
+    )
     tune_gc()
     runner = web.AppRunner(app, **SERVER_ARGS)
-    await runner.setup()
+    try:
+        await runner.setup()
+    except (DatabaseInUse, StartFailed) as e:
+        raise SystemExit(f"error: {e}") from None
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError as e:
@@ -56,8 +71,8 @@ async def _serve(host: str, port: int, db: str, allow_hosts: list[str], keep_bod
         if e.errno == errno.EADDRINUSE:
             raise SystemExit(f"error: port {port} on {host} is in use (another collector?). Stop it, or pick another port with --port or COLLECTOR_PORT.")
         raise SystemExit(f"error: cannot listen on {host}:{port}: {e.strerror}")
-    shown = f"[{host}]" if ":" in host else host
-    print(f"collector: storing in {os.path.abspath(db)}" + (", request bodies included (--keep-bodies)" if keep_bodies else ""))
+    extras = [", request bodies included (--keep-bodies)" if keep_bodies else "", ", every commit synced to disk (--durability full)" if durability == "full" else ""]
+    print(f"collector: storing in {os.path.abspath(db)}" + "".join(extras))
     print(f"collector: paste this DSN into your SDKs:  http://anykey@{shown}:{port}/1")
     print(f"collector: trace view:                     http://{shown}:{port}/")
     if host not in LOCAL_HOSTS:
@@ -131,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="collector: %(levelname)s %(name)s: %(message)s")
     if args.command == "doctor":
         return _doctor(args)
-    asyncio.run(_serve(args.host, args.port, args.db, args.allow_host, args.keep_bodies))
+    asyncio.run(_serve(args.host, args.port, args.db, args.allow_host, args.keep_bodies, args.durability))
     return 0
 
 

@@ -24,7 +24,7 @@ from aiohttp import web
 from . import auth, decoding
 from .envelope import Envelope, EnvelopeError, Item, parse, serialise
 from .normalize import normalise
-from .writer import Batch, QueueFull, WriteFailed, Writer
+from .writer import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ MAX_UPLOAD = 100 * MIB
 # A client that trickles its body gets this long in total, then a 408.
 BODY_TIMEOUT = 30.0
 RETRY_AFTER = 1
+# While no writer process can store (it cannot open a locked database, say).
+UNAVAILABLE_RETRY_AFTER = 5
 # More items than any SDK sends in one envelope (they batch far fewer); past
 # this the envelope is refused whole rather than filling item_failures.
 MAX_ITEMS = 1000
@@ -189,6 +191,9 @@ class Ingest:
         except WriteFailed as e:
             # Nothing of this request was stored; SDKs retry on a 5xx.
             return error_response(500, str(e))
+        except WriterUnavailable as e:
+            # Nothing can be stored until the writer is back: SDKs back off.
+            return error_response(503, str(e), {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)})
         return answer
 
     async def _reject(self, request: web.Request, endpoint: str, status: int, reason: str) -> web.Response:
@@ -203,7 +208,7 @@ class Ingest:
         }
         try:
             await self.writer.write(Batch(rejection=rejection))
-        except QueueFull:
+        except (QueueFull, WriterUnavailable, WriteFailed):
             self.stats["unrecorded_rejections"] = self.stats.get("unrecorded_rejections", 0) + 1
         return error_response(status, reason)
 

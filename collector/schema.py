@@ -247,16 +247,21 @@ def columns(table: str) -> list[str]:
     return list(TABLES[table]["columns"])
 
 
-def connect(path: str, *, readonly: bool = False) -> sqlite3.Connection:
+# How a commit reaches the disk. "normal": a 200 survives the collector's
+# process being killed, not a power cut or an OS crash (one fsync per
+# checkpoint instead of one per commit). "full": it survives both, at the
+# cost of an fsync per commit (see README for what `make bench` measured).
+DURABILITY = {"normal": "NORMAL", "full": "FULL"}
+
+
+def connect(path: str, *, readonly: bool = False, durability: str = "normal") -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     else:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        # WAL lets readers run beside the single writer; NORMAL is durable
-        # against a crashed process (not a power cut) and costs one fsync per
-        # checkpoint instead of one per commit.
+        # WAL lets readers run beside the single writer.
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
         # Index pages stay in memory instead of being re-read for each insert.
         conn.execute("PRAGMA cache_size=-65536")
     conn.execute("PRAGMA busy_timeout=5000")

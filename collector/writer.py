@@ -31,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import schema, summaries
+from . import lockfile, schema, summaries
 from .normalize import Records
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,13 @@ MAX_QUEUED_BYTES = 256 * 1024 * 1024
 WAL_LIMIT = 256 * 1024 * 1024
 # How long the writer process may take to open the database.
 START_TIMEOUT = 30.0
+# How long a request waits for a writer process that is restarting before it
+# is answered 503; restarts take a fraction of a second unless the database
+# cannot be opened, and then they are retried with this backoff (seconds).
+RESTART_WAIT = 2.0
+RESTART_BACKOFF = (0.25, 5.0)
+# How often the server checks that the database file is still the one it opened.
+WATCH_INTERVAL = 1.0
 
 # The writer process is forked from a small server process started once, not
 # from this one: forking a process that runs threads is unsafe, and a fresh
@@ -68,6 +75,16 @@ class QueueFull(Exception):
 
 class WriteFailed(Exception):
     """The rows of a batch could not be stored (answer 500 with the reason)."""
+
+
+class WriterUnavailable(Exception):
+    """No writer process can store anything right now (answer 503 with the
+    reason and Retry-After): it is restarting, cannot open the database, or
+    the database file was deleted or replaced under the collector."""
+
+
+class StartFailed(Exception):
+    """The writer process could not open the database; the reason says why."""
 
 
 @dataclass
@@ -89,7 +106,8 @@ def _row_columns(table: str) -> list[str]:
 
 
 ROW_COLUMNS = {table: _row_columns(table) for table in schema.TABLES}
-# Tables where a resent event replaces its row; event_id comes first in both.
+# Tables keyed by the event's id: a resent event keeps its first row. Their
+# event_id comes first.
 KEYED_BY_EVENT_ID = ("events", "transactions")
 assert all(ROW_COLUMNS[table][0] == "event_id" for table in KEYED_BY_EVENT_ID)
 # Where an envelope row (id first) holds its content encoding.
@@ -109,88 +127,195 @@ def _packet(batch: Batch) -> tuple:
     return (envelope, rows, summaries.summarise(batch.records.rows))
 
 
+def file_identity(path: str) -> tuple[int, int] | None:
+    """Which file a path names now (device, inode), or None when it is gone:
+    a database deleted or replaced while the collector runs has a new one."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def replaced_reason(path: str) -> str:
+    return (
+        f"the database file {path} was deleted or replaced while the collector was running, so nothing more is "
+        "stored: restart the collector to open the file now at that path"
+    )
+
+
+@dataclass
+class _Link:
+    """One running writer process and the stream to it."""
+
+    process: multiprocessing.process.BaseProcess
+    stream: asyncio.StreamWriter
+    answers: asyncio.Task | None = None
+
+
 class Writer:
     """The server's side of the writer: each packet is sent to the writer
     process as soon as it is made, and answered once committed. The process
     takes every packet waiting in the socket as one group, so the group
-    grows with the load and the process never waits on this event loop."""
+    grows with the load and the process never waits on this event loop.
 
-    def __init__(self, path: str, max_queue: int = 10_000, max_bytes: int = MAX_QUEUED_BYTES):
+    `start()` opens the database (holding its lock file) and starts the
+    process; if the process dies, a new one is started off the event loop,
+    with backoff, while requests are answered 503 with the reason."""
+
+    def __init__(
+        self,
+        path: str,
+        max_queue: int = 10_000,
+        max_bytes: int = MAX_QUEUED_BYTES,
+        durability: str = "normal",
+        owner: str = "",
+    ):
         self.path = path
+        self.durability = durability
+        self._owner = owner
         self._max_batches = max_queue
         self._max_bytes = max_bytes
         self._queued_bytes = 0
         # (size, future) of packets sent and not answered yet, in send order.
         self._unanswered: collections.deque[tuple] = collections.deque()
-        self._connected: asyncio.Future | None = None
+        self._link: _Link | None = None
+        self._up = asyncio.Event()
+        # Why no process is running (set after a failed restart), and why
+        # none ever will again (the file was replaced).
+        self._down: str | None = None
+        self.gone: str | None = None
+        self._starting: multiprocessing.process.BaseProcess | None = None
+        self._tasks: set[asyncio.Task] = set()
         self._closing = False
-        self._start_process()
+        self._lock: lockfile.LockFile | None = None
+        self._identity = None
+
+    async def start(self) -> None:
+        """Raises DatabaseInUse when another collector serves this file, and
+        StartFailed when the database cannot be opened."""
+        self._lock = lockfile.acquire(self.path, self._owner)
+        try:
+            await self._launch()
+        except StartFailed:
+            self._lock.release()
+            raise
+        self._identity = file_identity(self.path)
+        self._spawn(self._watch_file())
 
     async def write(self, batch: Batch) -> None:
         if self._closing:
             raise WriteFailed(STOPPING)
+        await self._wait_until_up()
         size = batch.size
         # One batch is always let in, however large, so a big envelope is
         # not refused forever on an idle collector.
         if len(self._unanswered) >= self._max_batches or (self._queued_bytes and self._queued_bytes + size > self._max_bytes):
             raise QueueFull()
-        stream = await self._stream()
         future = asyncio.get_running_loop().create_future()
-        stream.write(_frame(_packet(batch)))
+        self._link.stream.write(_frame(_packet(batch)))
         self._unanswered.append((size, future))
         self._queued_bytes += size
         await future
 
     async def close(self) -> None:
         """Write everything already sent, then stop the writer process."""
-        stream = await self._stream()
         self._closing = True
-        stream.write(_frame(None))
-        await stream.drain()
-        # The process answers every packet sent before the stop, then ends;
-        # the answers reader returns once it sees that end.
-        await self._answers
-        await asyncio.to_thread(self._process.join)
-        stream.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._starting is not None and self._starting.pid is not None:
+            # A start still waiting on a database locked by another program.
+            self._starting.kill()
+        link, self._link = self._link, None
+        if link is not None:
+            link.stream.write(_frame(None))
+            await link.stream.drain()
+            # The process answers every packet sent before the stop, then
+            # ends; the answers reader returns once it sees that end.
+            await link.answers
+            await asyncio.to_thread(link.process.join)
+            link.stream.close()
+        if self._lock is not None:
+            self._lock.release()
+
+    @property
+    def process(self) -> multiprocessing.process.BaseProcess | None:
+        """The writer process running now, if one is."""
+        return self._link.process if self._link is not None else None
 
     @property
     def queued(self) -> dict:
         return {"batches": len(self._unanswered), "bytes": self._queued_bytes}
 
-    def _start_process(self) -> None:
-        self._socket, theirs = socket.socketpair()
-        self._process = _processes.Process(target=_serve, args=(self.path, theirs), name="collector-writer", daemon=True)
-        self._process.start()
-        theirs.close()
-        self._socket.settimeout(START_TIMEOUT)
+    async def _wait_until_up(self) -> None:
+        if self.gone:
+            raise WriterUnavailable(self.gone)
+        if self._up.is_set():
+            return
+        if self._down is not None:
+            raise WriterUnavailable(self._down)
+        # A restart usually takes a fraction of a second: wait for it rather
+        # than refuse the request.
         try:
-            ready = _receive(self._socket)
+            async with asyncio.timeout(RESTART_WAIT):
+                await self._up.wait()
+        except TimeoutError:
+            raise WriterUnavailable("the writer process is restarting") from None
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _launch(self) -> None:
+        ours, theirs = socket.socketpair()
+        process = _processes.Process(
+            target=_serve, args=(self.path, theirs, self.durability), name="collector-writer", daemon=True
+        )
+        self._starting = process
+        try:
+            # Starting the process and waiting for it to open the database
+            # blocks (for seconds when another program holds a write lock):
+            # never on the event loop.
+            await asyncio.to_thread(self._start_process, process, ours, theirs)
+        finally:
+            self._starting = None
+        reader, stream = await asyncio.open_connection(sock=ours)
+        self._link = link = _Link(process, stream)
+        link.answers = asyncio.ensure_future(self._read_answers(link, reader))
+        self._up.set()
+
+    def _start_process(self, process, ours: socket.socket, theirs: socket.socket) -> None:
+        process.start()
+        theirs.close()
+        if self._closing:
+            process.kill()
+        ours.settimeout(START_TIMEOUT)
+        try:
+            ready = _receive(ours)
         except (OSError, EOFError) as e:
-            self._process.kill()
-            raise RuntimeError(f"the writer process did not open {self.path}: {e}") from None
+            process.kill()
+            process.join()
+            ours.close()
+            raise StartFailed(f"the writer process did not open {self.path}: {e}") from None
         if ready is not None:
-            self._process.join()
-            raise RuntimeError(f"cannot open the database {self.path}: {ready}")
-        self._socket.setblocking(False)
-        self._connected = None
+            process.join()
+            ours.close()
+            raise StartFailed(ready)
+        ours.setblocking(False)
 
-    async def _stream(self) -> asyncio.StreamWriter:
-        """The stream to the writer process, opened on first use (streams
-        need the running event loop)."""
-        if self._connected is None:
-            self._connected = asyncio.ensure_future(asyncio.open_connection(sock=self._socket))
-            reader, _ = await self._connected
-            self._answers = asyncio.ensure_future(self._read_answers(reader))
-        _, stream = await self._connected
-        return stream
-
-    async def _read_answers(self, reader: asyncio.StreamReader) -> None:
+    async def _read_answers(self, link: _Link, reader: asyncio.StreamReader) -> None:
         """Settles futures as the process answers: each answer is one error
-        (or None) per packet of a group, in the order they were sent."""
+        (or None) per packet of a group, in the order they were sent, and
+        the reason the database is gone, if it is."""
         try:
             while True:
                 (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
-                for error in pickle.loads(await reader.readexactly(length)):
+                errors, gone = pickle.loads(await reader.readexactly(length))
+                if gone:
+                    self._mark_gone(gone)
+                for error in errors:
                     self._settle(*self._unanswered.popleft(), error)
         except (asyncio.IncompleteReadError, OSError) as e:
             if self._closing:
@@ -202,11 +327,42 @@ class Writer:
             # committed is lost, so these requests fail (500) and the next
             # ones go to a new process.
             log.error("the writer process died (%s); starting a new one", e)
+            self._up.clear()
+            self._link = None
             self._fail_unanswered(f"the writer process died ({e}); retry the request")
-            _, stream = self._connected.result()
-            stream.close()
-            self._process.join()
-            self._start_process()
+            link.stream.close()
+            self._spawn(self._restart(link.process))
+
+    async def _restart(self, dead) -> None:
+        await asyncio.to_thread(dead.join)
+        delay = RESTART_BACKOFF[0]
+        while not self._closing:
+            try:
+                await self._launch()
+            except StartFailed as e:
+                if self._down != str(e):
+                    log.error("cannot restart the writer process: %s; trying again every few seconds", e)
+                self._down = str(e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RESTART_BACKOFF[1])
+                continue
+            if self._down is not None:
+                log.warning("the writer process is running again")
+            self._down = None
+            return
+
+    async def _watch_file(self) -> None:
+        # The writer checks before every commit; this notices a replaced
+        # file even when nothing is being sent, so pages can say so too.
+        while self.gone is None:
+            await asyncio.sleep(WATCH_INTERVAL)
+            if file_identity(self.path) != self._identity:
+                self._mark_gone(replaced_reason(self.path))
+
+    def _mark_gone(self, reason: str) -> None:
+        if self.gone is None:
+            log.error("%s", reason)
+        self.gone = reason
 
     def _fail_unanswered(self, reason: str) -> None:
         while self._unanswered:
@@ -218,6 +374,8 @@ class Writer:
             return
         if error is None:
             future.set_result(None)
+        elif self.gone:
+            future.set_exception(WriterUnavailable(self.gone))
         else:
             future.set_exception(WriteFailed(error))
 
@@ -302,7 +460,7 @@ def tune_gc() -> None:
 
 
 
-def _serve(path: str, sock: socket.socket) -> None:
+def _serve(path: str, sock: socket.socket, durability: str = "normal") -> None:
     """The writer process: commit each group it is sent, answer with one
     error (or None) per batch. Ends when told to, or when the server process
     is gone (its socket closes)."""
@@ -311,9 +469,9 @@ def _serve(path: str, sock: socket.socket) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_gc()
     try:
-        store = Store(path)
+        store = Store(path, durability)
     except (sqlite3.Error, OSError) as e:
-        _send(sock, str(e))
+        _send(sock, _open_failure(path, e))
         return
     _send(sock, None)
     try:
@@ -335,12 +493,31 @@ def _serve(path: str, sock: socket.socket) -> None:
         store.close()
 
 
+def _open_failure(path: str, error: Exception) -> str:
+    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        return (
+            f"another program holds a write lock on {path} ({error}): close the sqlite3 shell or database tool "
+            "with an open write transaction on it, and the collector starts writing again"
+        )
+    return f"cannot open the database {path}: {error}"
+
+
+# What storing a value of the wrong type or range can raise: the batch that
+# holds it fails alone. (An integer past 64 bits is an OverflowError, not a
+# sqlite3.Error.)
+STORE_ERRORS = (sqlite3.Error, OverflowError, ValueError, TypeError)
+
+
 class Store:
     """The write connection, in the writer process."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, durability: str = "normal"):
         self._path = path
-        self._conn = schema.connect(path)
+        self._conn = schema.connect(path, durability=durability)
+        # The file this connection writes; if the path later names another
+        # file (deleted, replaced), commits stop rather than go to a file
+        # nobody will read.
+        self._identity = file_identity(path)
         schema.create(self._conn)
         # Checkpoints run on their own thread (below), not inside COMMIT,
         # where they stalled every request waiting on that commit.
@@ -348,33 +525,45 @@ class Store:
         # After a reset the WAL file is cut back to this size.
         self._conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         self._wal = path + "-wal"
-        self._next_envelope_id = self._max_envelope_id() + 1
         self._recount()
-        self._sql = {}
         # Tables whose rows name the envelope they came from.
         self._by_envelope = {table for table, spec in schema.TABLES.items() if "envelope_id" in spec["columns"]}
-        for table in schema.TABLES:
-            names = ROW_COLUMNS[table]
-            if table == "envelopes":
-                names = ["id", *names]
-            elif table in self._by_envelope:
-                names = [*names, "envelope_id"]
-            self._sql[table] = f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-        self._checkpointer = Checkpointer(path)
+        self._sql = {table: self._insert_sql(table) for table in schema.TABLES}
+        self._checkpointer = Checkpointer(path, durability)
+
+    def _insert_sql(self, table: str) -> str:
+        names = ROW_COLUMNS[table]
+        if table == "envelopes":
+            names = ["id", *names]
+        elif table in self._by_envelope:
+            names = [*names, "envelope_id"]
+        # No acknowledged row is ever overwritten: a resent event keeps its
+        # first row (as Sentry keeps the first of duplicate event ids), and
+        # every other table only appends.
+        verb = "INSERT OR IGNORE" if table in KEYED_BY_EVENT_ID else "INSERT"
+        return f"{verb} INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
     def close(self) -> None:
         self._checkpointer.close()
-        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as e:
+            # A full disk, say: nothing is lost, the next start reads the WAL.
+            log.error("could not fold the write-ahead log into %s on stop (%s); it is kept and read on the next start", self._path, e)
         self._conn.close()
 
-    def commit(self, group: list) -> list[str | None]:
+    def commit(self, group: list) -> tuple[list[str | None], str | None]:
         """Write a group in one transaction, rows of a table in one
         executemany; if that fails, write the batches one by one so a bad
-        one fails alone."""
+        one fails alone. Answers one error (or None) per batch, and why the
+        database is gone if it is."""
+        if file_identity(self._path) != self._identity:
+            reason = replaced_reason(self._path)
+            return [reason] * len(group), reason
         try:
             self._write(group)
             errors = [None] * len(group)
-        except sqlite3.Error as e:
+        except STORE_ERRORS as e:
             self._rollback()
             if getattr(e, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 # Another program held the write lock past the busy timeout:
@@ -386,22 +575,16 @@ class Store:
                 )
                 errors = [reason] * len(group)
             else:
-                log.exception("group of %d batches failed; retrying them one by one", len(group))
+                log.warning("group of %d batches failed (%r); retrying them one by one", len(group), e)
                 errors = [self._write_alone(packet) for packet in group]
-        except Exception as e:
-            # A bug must not kill the only writer: fail these requests (500)
-            # and keep serving the next ones.
-            log.exception("writer failed on a group of %d batches", len(group))
-            self._rollback()
-            errors = [f"collector bug while storing: {e!r}"] * len(group)
         self._bound_wal()
-        return errors
+        return errors, None
 
     def _write_alone(self, packet: tuple) -> str | None:
         try:
             self._write([packet])
-        except sqlite3.Error as e:
-            log.exception("could not store a batch")
+        except STORE_ERRORS as e:
+            log.warning("could not store a batch: %r", e)
             self._rollback()
             return f"could not store the envelope: {e}"
         return None
@@ -420,8 +603,6 @@ class Store:
     def _rollback(self) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
-        # Ids handed out in the failed transaction were never used.
-        self._next_envelope_id = self._max_envelope_id() + 1
 
     def _recount(self) -> None:
         """Counters from the rows themselves, at every start: other programs
@@ -435,46 +616,32 @@ class Store:
         conn.executemany("INSERT INTO counters (name, value) VALUES (?, ?)", counts.items())
         conn.execute("COMMIT")
 
-    def _max_envelope_id(self) -> int:
-        return self._conn.execute("SELECT coalesce(max(id), 0) FROM envelopes").fetchone()[0]
-
     def _write(self, group: list) -> None:
-        rows: dict[str, list[tuple]] = {}
-        traces: dict[str, dict] = {}
-        for envelope, batch_rows, batch_traces in group:
-            # The writer is the only one inserting envelopes, so it numbers
-            # them itself and every row of the group goes in by executemany.
-            envelope_id = None
-            if envelope is not None:
-                envelope_id = self._next_envelope_id
-                self._next_envelope_id += 1
-                rows.setdefault("envelopes", []).append((envelope_id, *envelope))
-            for table, values in batch_rows.items():
-                if table in self._by_envelope:
-                    values = [(*v, envelope_id) for v in values]
-                rows.setdefault(table, []).extend(values)
-            summaries.merge(traces, batch_traces)
         conn = self._conn
         # IMMEDIATE takes the write lock first, waiting out (busy_timeout) a
         # program that holds it briefly; a deferred BEGIN that read first
-        # was refused the lock at once.
+        # was refused the lock at once. Envelope ids are numbered under that
+        # lock, from what the file holds, never from a number remembered
+        # across transactions that another program may have used since.
         conn.execute("BEGIN IMMEDIATE")
-        # An SDK that retries resends an event with the same id: it replaces
-        # the row, and must count neither as a second error of its trace nor
-        # as another row. So the ids stored before this group are looked up
-        # before its rows go in.
-        new_ids = {table: {row[0] for row in rows.get(table, ())} for table in KEYED_BY_EVENT_ID}
+        next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM envelopes").fetchone()[0]
+        # An SDK that retries resends an event with the same id: it must
+        # count neither as a second error of its trace nor as another row,
+        # so the ids stored before this group are looked up first.
+        event_ids = {table: {row[0] for _, rows, _ in group for row in rows.get(table, ())} for table in KEYED_BY_EVENT_ID}
         stored = {
-            table: {r[0] for r in self._select_in(f"SELECT event_id FROM {table} WHERE event_id IN", ids)} for table, ids in new_ids.items()
+            table: {r[0] for r in self._select_in(f"SELECT event_id FROM {table} WHERE event_id IN", ids)}
+            for table, ids in event_ids.items()
         }
-        stored_events = stored["events"]
+        rows, traces = self._group_rows(group, next_id, set().union(*stored.values()))
         stored_traces = {
             r[0]: r[1:] for r in self._select_in(f"SELECT trace_id, {summaries.STORED_COLUMNS} FROM traces WHERE trace_id IN", traces)
         }
         for table, values in rows.items():
             conn.executemany(self._sql[table], values)
         added = {f"rows:{table}": len(values) for table, values in rows.items()}
-        added.update({f"rows:{table}": len(ids - stored[table]) for table, ids in new_ids.items()})
+        for table in KEYED_BY_EVENT_ID:
+            added[f"rows:{table}"] = len({row[0] for row in rows.get(table, ())} - stored[table])
         added["rows:traces"] = len(traces) - len(stored_traces)
         for envelope in rows.get("envelopes", ()):
             key = f"encoding:{envelope[ENCODING] or 'identity'}"
@@ -487,11 +654,35 @@ class Store:
         conn.executemany(
             f"INSERT OR REPLACE INTO traces ({summaries.ROW_COLUMNS}) VALUES ({', '.join('?' * 14)})",
             [
-                summaries.to_row(trace_id, t, len(t["event_ids"] - stored_events), stored_traces.get(trace_id), now)
+                summaries.to_row(trace_id, t, len(t["event_ids"] - stored["events"]), stored_traces.get(trace_id), now)
                 for trace_id, t in traces.items()
             ],
         )
         conn.execute("COMMIT")
+
+    def _group_rows(self, group: list, next_id: int, stored_ids: set) -> tuple[dict, dict]:
+        """The rows of a group by table, envelope ids filled in, and its
+        trace summaries merged. A batch whose events were all stored before
+        (an SDK's retry of an envelope that did arrive) adds its envelope
+        row only: its spans and attachments are already there."""
+        rows: dict[str, list[tuple]] = {}
+        traces: dict[str, dict] = {}
+        seen = set(stored_ids)
+        for envelope, batch_rows, batch_traces in group:
+            envelope_id = None
+            if envelope is not None:
+                envelope_id, next_id = next_id, next_id + 1
+                rows.setdefault("envelopes", []).append((envelope_id, *envelope))
+            ids = {row[0] for table in KEYED_BY_EVENT_ID for row in batch_rows.get(table, ())}
+            if ids and ids <= seen:
+                continue
+            seen |= ids
+            for table, values in batch_rows.items():
+                if table in self._by_envelope:
+                    values = [(*v, envelope_id) for v in values]
+                rows.setdefault(table, []).extend(values)
+            summaries.merge(traces, batch_traces)
+        return rows, traces
 
     def _select_in(self, sql: str, ids) -> list[tuple]:
         """Rows of `sql` ending in `IN`, for every id (in chunks under
@@ -515,8 +706,8 @@ class Checkpointer:
 
     INTERVAL = 0.25
 
-    def __init__(self, path: str):
-        self._conn = schema.connect(path)
+    def __init__(self, path: str, durability: str = "normal"):
+        self._conn = schema.connect(path, durability=durability)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self._thread.start()

@@ -12,6 +12,12 @@ from collector.normalize import Records
 from collector.writer import Batch, WriteFailed, Writer
 
 
+async def started(path: str, **options) -> Writer:
+    writer = Writer(path, **options)
+    await writer.start()
+    return writer
+
+
 def batch(event_id: str, message) -> Batch:
     records = Records()
     records.add("events", {"event_id": event_id, "message": message, "trace_id": "t" * 32})
@@ -19,7 +25,7 @@ def batch(event_id: str, message) -> Batch:
 
 
 async def test_a_failing_batch_does_not_take_its_group_down(tmp_path):
-    writer = Writer(str(tmp_path / "w.db"))
+    writer = await started(str(tmp_path / "w.db"))
     try:
         # Queued together, so they land in one group; a dict is no SQLite value.
         results = await asyncio.gather(
@@ -42,7 +48,7 @@ async def test_a_failing_batch_does_not_take_its_group_down(tmp_path):
 
 
 async def test_close_writes_what_was_queued(tmp_path):
-    writer = Writer(str(tmp_path / "w.db"))
+    writer = await started(str(tmp_path / "w.db"))
     pending = [asyncio.ensure_future(writer.write(batch(f"{i:032x}", "m"))) for i in range(50)]
     await asyncio.sleep(0)
     await writer.close()
@@ -52,7 +58,7 @@ async def test_close_writes_what_was_queued(tmp_path):
 
 
 async def test_a_resent_event_counts_once(tmp_path):
-    writer = Writer(str(tmp_path / "w.db"))
+    writer = await started(str(tmp_path / "w.db"))
     try:
         await writer.write(batch("a" * 32, "first try"))
         # The SDK's retry, and a duplicate inside one group.
@@ -60,15 +66,16 @@ async def test_a_resent_event_counts_once(tmp_path):
     finally:
         await writer.close()
     with sqlite3.connect(tmp_path / "w.db") as db:
-        assert db.execute("SELECT count(*), max(message) FROM events").fetchone() == (1, "retry")
+        # The first row stays: no acknowledged row is ever overwritten.
+        assert db.execute("SELECT count(*), max(message) FROM events").fetchone() == (1, "first try")
         assert db.execute("SELECT error_count FROM traces").fetchone() == (1,)
 
 
 async def test_a_killed_writer_process_fails_its_group_and_is_replaced(tmp_path):
-    writer = Writer(str(tmp_path / "w.db"))
+    writer = await started(str(tmp_path / "w.db"))
     try:
         await writer.write(batch("a" * 32, "before"))
-        old = writer._process
+        old = writer.process
         os.kill(old.pid, signal.SIGKILL)
         old.join()
         # The group sent to the dead process fails with a reason; the next
@@ -76,7 +83,7 @@ async def test_a_killed_writer_process_fails_its_group_and_is_replaced(tmp_path)
         with pytest.raises(WriteFailed, match="writer process died"):
             await writer.write(batch("b" * 32, "lost"))
         await writer.write(batch("c" * 32, "after"))
-        assert writer._process.pid != old.pid
+        assert writer.process.pid != old.pid
     finally:
         await writer.close()
     with sqlite3.connect(tmp_path / "w.db") as db:
@@ -97,7 +104,7 @@ def test_summaries_merge_leaves_its_input_as_it_was():
 
 
 async def test_rows_without_an_envelope_are_stored_unattached(tmp_path):
-    writer = Writer(str(tmp_path / "w.db"))
+    writer = await started(str(tmp_path / "w.db"))
     try:
         records = Records()
         records.add("events", {"event_id": "d" * 32, "message": "no envelope", "trace_id": "t" * 32})
@@ -109,7 +116,7 @@ async def test_rows_without_an_envelope_are_stored_unattached(tmp_path):
 
 
 async def test_a_brief_lock_by_another_program_is_waited_out(tmp_path):
-    writer = Writer(str(tmp_path / "w.db"))
+    writer = await started(str(tmp_path / "w.db"))
     other = sqlite3.connect(tmp_path / "w.db", isolation_level=None, check_same_thread=False)
     try:
         other.execute("BEGIN IMMEDIATE")
@@ -133,7 +140,7 @@ def _counts_agree(path) -> None:
 
 async def test_counters_match_the_rows_through_resends_failures_and_restarts(tmp_path):
     path = tmp_path / "w.db"
-    writer = Writer(str(path))
+    writer = await started(str(path))
     try:
         gzip_batch = batch("a" * 32, "first")
         gzip_batch.envelope["content_encoding"] = "gzip"
@@ -159,23 +166,23 @@ async def test_counters_match_the_rows_through_resends_failures_and_restarts(tmp
     with sqlite3.connect(path) as db:
         assert dict(db.execute("SELECT name, value FROM counters"))["rows:events"] == 2
         db.execute("DELETE FROM events WHERE event_id = ?", ("b" * 32,))  # another program, while stopped
-    writer = Writer(str(path))
+    writer = await started(str(path))
     await writer.close()
     _counts_agree(path)
 
 
 async def test_close_ends_the_process_without_taking_it_for_a_crash(tmp_path, caplog):
-    writer = Writer(str(tmp_path / "w.db"))
+    writer = await started(str(tmp_path / "w.db"))
     await writer.write(batch("a" * 32, "one"))
-    process = writer._process
+    process = writer.process
     await writer.close()
     await asyncio.sleep(0.2)  # time for a wrongly restarted process to show
-    assert writer._process is process and not process.is_alive()
+    assert writer.process is None and not process.is_alive()
     assert "died" not in caplog.text
 
 
 async def test_a_write_after_close_fails_instead_of_hanging(tmp_path):
-    writer = Writer(str(tmp_path / "w.db"))
+    writer = await started(str(tmp_path / "w.db"))
     await writer.close()
     with pytest.raises(WriteFailed, match="stopping"):
         await asyncio.wait_for(writer.write(batch("a" * 32, "late")), 5)

@@ -1,0 +1,322 @@
+"""The file and the writer under attack or accident: a writer that cannot
+restart, two collectors on one file, the file deleted under the collector,
+values SQLite refuses, rows that must never be overwritten."""
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from collector import schema
+from collector.lockfile import DatabaseInUse
+from collector.normalize import Records
+from collector.writer import Batch, StartFailed, Store, WriteFailed, WriterUnavailable
+from conftest import Collector
+from test_writer import batch, started
+
+ENVELOPE = b'{}\n{"type":"session"}\n{"sid":"s"}\n'
+
+
+def _hold_write_lock(path) -> sqlite3.Connection:
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+async def _ticks_while(coroutine, interval=0.05) -> tuple[object, float]:
+    """Runs `coroutine`, and returns its result (or exception) and the
+    longest the event loop went without running a 50 ms timer meanwhile."""
+    longest, stop = 0.0, asyncio.Event()
+
+    async def tick():
+        nonlocal longest
+        last = time.monotonic()
+        while not stop.is_set():
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            longest, last = max(longest, now - last), now
+
+    ticker = asyncio.ensure_future(tick())
+    try:
+        result = await coroutine
+    except Exception as e:  # noqa: BLE001 - handed back to the test to assert on
+        result = e
+    stop.set()
+    await ticker
+    return result, longest
+
+
+# --- a writer that cannot restart ---------------------------------------------------
+
+
+async def test_writer_killed_under_a_foreign_lock_answers_503_then_recovers(tmp_path):
+    path = str(tmp_path / "w.db")
+    writer = await started(path)
+    other = None
+    try:
+        await writer.write(batch("a" * 32, "before"))
+        other = _hold_write_lock(path)
+        dead = writer.process
+        os.kill(dead.pid, signal.SIGKILL)
+
+        # While no process can open the file, requests are answered within
+        # seconds, with the reason, and the event loop never stalls.
+        async def until_refused_for_the_lock():
+            while True:
+                try:
+                    await asyncio.wait_for(writer.write(batch("b" * 32, "refused")), 4)
+                except WriterUnavailable as e:
+                    if "write lock" in str(e):
+                        return e
+                except WriteFailed:
+                    pass  # the group that was in the dead process
+
+        refused, stall = await _ticks_while(asyncio.wait_for(until_refused_for_the_lock(), 20))
+        assert isinstance(refused, WriterUnavailable), refused
+        assert "close the sqlite3 shell" in str(refused)
+        assert stall < 1.0, f"the event loop stalled {stall:.1f} s"
+
+        other.execute("ROLLBACK")
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                await writer.write(batch("c" * 32, "after"))
+                break
+            except WriterUnavailable:
+                assert time.monotonic() < deadline, "the writer did not come back after the lock was released"
+                await asyncio.sleep(0.2)
+        assert writer.process.pid != dead.pid
+    finally:
+        if other is not None:
+            other.close()
+        await asyncio.wait_for(writer.close(), 10)
+    with sqlite3.connect(path) as db:
+        assert sorted(r[0] for r in db.execute("SELECT message FROM events")) == ["after", "before"]
+
+
+async def test_close_while_the_writer_cannot_restart_returns_and_frees_the_file(tmp_path):
+    path = str(tmp_path / "w.db")
+    writer = await started(path)
+    other = _hold_write_lock(path)
+    try:
+        os.kill(writer.process.pid, signal.SIGKILL)
+        await asyncio.sleep(0.5)  # the restart is now waiting on the lock
+        await asyncio.wait_for(writer.close(), 10)
+    finally:
+        other.close()
+    # The lock file is free again: another writer may start.
+    again = await started(path)
+    await again.close()
+
+
+async def test_start_under_a_foreign_lock_fails_with_a_sentence(tmp_path):
+    path = str(tmp_path / "w.db")
+    await (await started(path)).close()
+    other = _hold_write_lock(path)
+    try:
+        writer = await started_or_error(path)
+    finally:
+        other.close()
+    assert isinstance(writer, StartFailed)
+    assert "another program holds a write lock" in str(writer) and path in str(writer)
+
+
+async def started_or_error(path):
+    try:
+        return await started(path)
+    except (StartFailed, DatabaseInUse) as e:
+        return e
+
+
+# --- two collectors on one file --------------------------------------------------
+
+
+async def test_a_second_writer_on_the_same_file_is_refused_naming_the_first(tmp_path):
+    path = str(tmp_path / "w.db")
+    first = await started(path, owner="serving http://127.0.0.1:1234/")
+    try:
+        second = await started_or_error(path)
+        assert isinstance(second, DatabaseInUse)
+        assert f"pid {os.getpid()}" in str(second) and "http://127.0.0.1:1234/" in str(second) and "--db" in str(second)
+    finally:
+        await first.close()
+    # Once the first has stopped, the file is free.
+    await (await started(path)).close()
+
+
+def test_a_second_collector_refuses_to_start_and_says_who_holds_the_file(tmp_path):
+    first = Collector(tmp_path / "c.db").start()
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "collector", "serve", "--port", "0", "--db", str(first.db)],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert out.returncode != 0
+        assert f"pid {first.proc.pid}" in out.stderr and f"http://127.0.0.1:{first.port}/" in out.stderr
+        assert "Traceback" not in out.stderr
+        # The first one is untouched and keeps serving.
+        assert first.request("/api/1/envelope/?sentry_key=k", ENVELOPE)[0] == 200
+    finally:
+        first.stop()
+
+
+async def test_envelope_ids_come_from_the_file_not_from_memory(tmp_path):
+    # Another program adding envelopes between two commits must not have its
+    # rows overwritten or its ids reused.
+    path = str(tmp_path / "w.db")
+    writer = await started(path)
+    try:
+        await writer.write(batch("a" * 32, "ours"))
+        with sqlite3.connect(path) as db:
+            db.execute("INSERT INTO envelopes (id, endpoint) VALUES (2, 'another program')")
+        await writer.write(batch("b" * 32, "ours again"))
+    finally:
+        await writer.close()
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT id, endpoint FROM envelopes ORDER BY id").fetchall()
+        assert rows == [(1, None), (2, "another program"), (3, None)]
+        assert db.execute("SELECT envelope_id FROM events WHERE event_id = ?", ("b" * 32,)).fetchone() == (3,)
+
+
+async def test_a_resent_transaction_adds_no_second_copy_of_its_spans(tmp_path):
+    def transaction(name):
+        records = Records()
+        records.add("transactions", {"event_id": "e" * 32, "trace_id": "t" * 32, "name": name})
+        records.add("spans", {"trace_id": "t" * 32, "span_id": "1" * 16, "is_segment": 1, "description": name})
+        records.add("spans", {"trace_id": "t" * 32, "span_id": "2" * 16, "parent_span_id": "1" * 16})
+        return Batch(envelope={"item_count": 1}, records=records)
+
+    path = str(tmp_path / "w.db")
+    writer = await started(path)
+    try:
+        await writer.write(transaction("first"))
+        await asyncio.gather(writer.write(transaction("retry")), writer.write(transaction("retry")))
+    finally:
+        await writer.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM spans").fetchone() == (2,)
+        assert db.execute("SELECT name FROM transactions").fetchall() == [("first",)]
+        assert db.execute("SELECT span_count FROM traces").fetchone() == (2,)
+        # Every request was received, and says so.
+        assert db.execute("SELECT count(*) FROM envelopes").fetchone() == (3,)
+
+
+# --- values SQLite refuses -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64 - 1, -(2**63) - 1, 10**30, {"a": 1}, [1, 2], object()])
+async def test_a_value_sqlite_refuses_fails_its_batch_alone(tmp_path, value):
+    path = str(tmp_path / "w.db")
+    writer = await started(path)
+    try:
+        records = Records()
+        records.add("logs", {"trace_id": "t" * 32, "severity_number": value, "body": "poisoned"})
+        results = await asyncio.gather(
+            writer.write(batch("a" * 32, "fine")),
+            writer.write(Batch(envelope={"item_count": 1}, records=records)),
+            writer.write(batch("c" * 32, "also fine")),
+            return_exceptions=True,
+        )
+    finally:
+        await writer.close()
+    assert results[0] is None and results[2] is None
+    assert isinstance(results[1], WriteFailed)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (2,)
+
+
+# --- the file deleted or replaced ---------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_database_deleted_or_replaced_under_the_collector_stops_accepting(tmp_path, how):
+    c = Collector(tmp_path / "c.db").start()
+    try:
+        assert c.request("/api/1/envelope/?sentry_key=k", ENVELOPE)[0] == 200
+        os.unlink(c.db)
+        if how == "replaced":
+            sqlite3.connect(c.db).close()
+        status, headers, body = c.request("/api/1/envelope/?sentry_key=k", ENVELOPE)
+        assert status == 503 and b"deleted or replaced" in body and b"restart the collector" in body
+        assert headers["Retry-After"]
+        # Pages and the API say so as well, once the server has noticed.
+        deadline = time.monotonic() + 5
+        while c.request("/traces")[0] != 503:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert b"deleted or replaced" in c.request("/api/traces")[2]
+    finally:
+        out = c.stop()
+    assert c.proc.returncode == 0, out
+    assert "Traceback" not in out
+
+
+def test_sigterm_stops_the_server_while_the_writer_cannot_restart(tmp_path):
+    c = Collector(tmp_path / "c.db").start()
+    other = None
+    try:
+        other = _hold_write_lock(c.db)
+        os.kill(_writer_pid(c), signal.SIGKILL)
+        status, headers, body = _post_until_not(c, 500)
+        assert status == 503 and headers["Retry-After"], body
+        start = time.monotonic()
+        c.proc.send_signal(signal.SIGTERM)
+        c.proc.wait(15)
+        assert time.monotonic() - start < 10
+    finally:
+        if other is not None:
+            other.close()
+        out = c.stop()
+    assert "Traceback" not in out, out
+
+
+def _writer_pid(c: Collector) -> int:
+    """The writer process: a grandchild of the server (via the forkserver)
+    whose name multiprocessing sets to collector-writer."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    children = {}
+    for line in out.splitlines():
+        pid, ppid, *_ = line.split()
+        children.setdefault(int(ppid), []).append(int(pid))
+    forkservers = children.get(c.proc.pid, [])
+    candidates = [pid for fs in forkservers for pid in children.get(fs, [])]
+    assert len(candidates) == 1, (forkservers, candidates)
+    return candidates[0]
+
+
+def _post_until_not(c: Collector, status_to_skip: int, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, headers, body = c.request("/api/1/envelope/?sentry_key=k", ENVELOPE)
+        if status not in (status_to_skip, 200) or time.monotonic() > deadline:
+            return status, headers, body
+        time.sleep(0.2)
+
+
+def test_start_under_a_foreign_lock_prints_a_sentence_not_a_traceback(tmp_path):
+    path = tmp_path / "c.db"
+    Collector(path).start().stop()
+    other = _hold_write_lock(path)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "collector", "serve", "--port", "0", "--db", str(path)],
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        other.close()
+    assert out.returncode != 0
+    assert "another program holds a write lock" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_full_durability_syncs_every_commit(tmp_path):
+    store = Store(str(tmp_path / "w.db"), "full")
+    try:
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (2,)
+    finally:
+        store.close()
+    assert set(schema.DURABILITY) == {"normal", "full"}
