@@ -586,6 +586,8 @@ class Store:
         except STORE_ERRORS as e:
             log.warning("could not store a batch: %r", e)
             self._rollback()
+            if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                return f"the disk holding {self._path} is full ({e}): free some space; nothing of this request was stored"
             return f"could not store the envelope: {e}"
         return None
 

@@ -320,3 +320,39 @@ def test_full_durability_syncs_every_commit(tmp_path):
     finally:
         store.close()
     assert set(schema.DURABILITY) == {"normal", "full"}
+
+
+# --- a full disk ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB file system of its own, to fill up (needs root, as CI has)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_full_disk_is_a_500_with_the_reason_and_a_clean_stop(small_disk):
+    c = Collector(small_disk / "c.db").start()
+    attachment = b'{"event_id":"' + b"a" * 32 + b'"}\n{"type":"attachment","length":200000}\n' + b"x" * 200_000 + b"\n"
+    acknowledged = 0
+    try:
+        for _ in range(60):
+            status, _, body = c.request("/api/1/envelope/?sentry_key=k", attachment)
+            if status != 200:
+                break
+            acknowledged += 1
+        assert status == 500 and b"is full" in body and b"free some space" in body, (status, body)
+        assert acknowledged > 0
+        # Small writes may still fit; either way the server keeps answering.
+        assert c.request("/api/stats")[0] == 200
+    finally:
+        out = c.stop()
+    assert "Traceback" not in out, out
+    with sqlite3.connect(f"file:{small_disk / 'c.db'}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT count(*) FROM attachments").fetchone()[0] == acknowledged
