@@ -7,8 +7,9 @@ import time
 from aiohttp import web
 
 from . import api, pages
-from .hosts import allowed_hosts, host_check_middleware
-from .ingest import Ingest, cors_middleware, error_response, preflight
+from .cors import cross_origin_middleware, preflight
+from .hosts import allowed_hosts
+from .ingest import Ingest, error_response
 from .keys import INGEST_STATS, READER, WRITER
 from .queries import Reader
 from .writer import Writer
@@ -52,8 +53,7 @@ def create_app(
     app = web.Application(
         middlewares=[
             server_timing,
-            cors_middleware,
-            host_check_middleware(allowed_hosts(bound_host, list(allow_hosts))),
+            cross_origin_middleware(allowed_hosts(bound_host, list(allow_hosts))),
             database_gone,
         ],
         client_max_size=100 * 1024 * 1024,

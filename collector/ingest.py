@@ -72,41 +72,6 @@ class Rejected(Exception):
         self.reason = reason
 
 
-# --- CORS ---------------------------------------------------------------------
-
-# Browsers need these on every response, errors included: without
-# Access-Control-Allow-Origin the SDK counts a network error, and Replay
-# re-uploads each segment until it gives up recording.
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "x-sentry-error, x-sentry-rate-limits, retry-after",
-}
-PREFLIGHT_HEADERS = {
-    **CORS_HEADERS,
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": (
-        "x-sentry-auth, content-type, content-encoding, authorization, sentry-trace, baggage, "
-        "origin, accept, x-requested-with"
-    ),
-    "Access-Control-Max-Age": "3600",
-}
-
-
-@web.middleware
-async def cors_middleware(request: web.Request, handler):
-    try:
-        response = await handler(request)
-    except web.HTTPException as e:
-        e.headers.update(CORS_HEADERS)
-        raise
-    response.headers.update(CORS_HEADERS)
-    return response
-
-
-async def preflight(request: web.Request) -> web.Response:
-    return web.Response(status=200, headers=PREFLIGHT_HEADERS)
-
-
 # --- responses ----------------------------------------------------------------
 
 
