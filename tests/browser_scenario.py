@@ -28,12 +28,13 @@ BACKEND = HERE / "apps" / "browser_backend.py"
 BACKEND_PATHS = ("/api/login", "/api/orders", "/api/fail")
 
 
-def build_bundle(out_dir: Path) -> Path:
+def build_bundle(out_dir: Path, entry: str = "page.js") -> Path:
+    """tests/browser/<entry> with the real @sentry/browser, as out_dir/bundle.js."""
     esbuild = BROWSER_DIR / "node_modules" / ".bin" / "esbuild"
     if not esbuild.exists():
         pytest.fail("tests/browser/node_modules missing: run `make test`, which runs npm ci there")
     out = out_dir / "bundle.js"
-    subprocess.run([str(esbuild), str(BROWSER_DIR / "page.js"), "--bundle", "--format=iife", f"--outfile={out}"],
+    subprocess.run([str(esbuild), str(BROWSER_DIR / entry), "--bundle", "--format=iife", f"--outfile={out}"],
                    check=True, capture_output=True, cwd=BROWSER_DIR, timeout=60)
     return out
 
@@ -43,7 +44,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def _serve_static(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+def serve_static(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
@@ -95,7 +96,7 @@ def run_scenario(collector, page, tmp_path: Path, lifecycle: str = "stream", pro
     site = tmp_path / "site"
     site.mkdir()
     build_bundle(site)
-    static, page_origin = _serve_static(site)
+    static, page_origin = serve_static(site)
     try:
         backend, backend_url = _start_backend(collector.dsn, page_origin, anonymous_only)
         try:
