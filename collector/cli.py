@@ -15,7 +15,7 @@ import time
 import orjson
 from aiohttp import web
 
-from . import doctor, queries, schema
+from . import connections, doctor, queries, schema
 from .app import SERVER_ARGS, create_app
 from .lockfile import DatabaseInUse
 from .writer import StartFailed, tune_gc
@@ -50,9 +50,12 @@ def _serve_args(sub) -> None:
         help="normal: an acknowledged envelope survives the collector being killed; full: also a power cut or OS crash, "
         "with an fsync per commit (env COLLECTOR_DURABILITY; default %(default)s)",
     )
+    connections.add_arguments(p)
 
 
-async def _serve(host: str, port: int, db: str, allow_hosts: list[str], keep_bodies: bool, durability: str) -> None:
+async def _serve(
+    host: str, port: int, db: str, allow_hosts: list[str], keep_bodies: bool, durability: str, max_connections: int
+) -> None:
     shown = f"[{host}]" if ":" in host else host
     app = create_app(
         db, bound_host=host, allow_hosts=allow_hosts, keep_bodies=keep_bodies, durability=durability,
@@ -65,7 +68,7 @@ async def _serve(host: str, port: int, db: str, allow_hosts: list[str], keep_bod
     except (DatabaseInUse, StartFailed) as e:
         raise SystemExit(f"error: {e}") from None
     try:
-        await web.TCPSite(runner, host, port).start()
+        await connections.listen(runner, host, port, max_connections)
     except OSError as e:
         await runner.cleanup()
         if e.errno == errno.EADDRINUSE:
@@ -146,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="collector: %(levelname)s %(name)s: %(message)s")
     if args.command == "doctor":
         return _doctor(args)
-    asyncio.run(_serve(args.host, args.port, args.db, args.allow_host, args.keep_bodies, args.durability))
+    asyncio.run(_serve(args.host, args.port, args.db, args.allow_host, args.keep_bodies, args.durability, args.max_connections))
     return 0
 
 
