@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from urllib.parse import urlsplit
 
+from .jsonshape import as_dict, as_int, as_number, as_str
 from .traces import service_category
 
 # Span data keys where SDKs put the URL of a request (v2 attributes, span
@@ -30,7 +31,7 @@ MATCH_SLACK = 1.0
 
 def _endpoint(url: str | None) -> tuple | None:
     """(host, port, path) of a URL, loopback names made equal."""
-    if not url or "://" not in url:
+    if not isinstance(url, str) or "://" not in url:
         return None
     try:
         parts = urlsplit(url)
@@ -42,42 +43,43 @@ def _endpoint(url: str | None) -> tuple | None:
 
 
 def span_url(span: dict) -> str | None:
-    data = span.get("data") or {}
+    data = as_dict(span.get("data"))
     for key in URL_KEYS:
         value = data.get(key)
         if isinstance(value, str) and "://" in value:
             return value
     # Classic http.client spans are described "GET http://host/path".
-    description = span.get("description") or ""
+    description = as_str(span.get("description")) or ""
     method, _, rest = description.partition(" ")
     return rest if "://" in rest and method.isalpha() else None
 
 
 def _sdk(row: dict) -> str | None:
-    return (row.get("sdk") or {}).get("name")
+    return as_str(as_dict(row.get("sdk")).get("name"))
 
 
 def _category(row: dict) -> str:
-    return service_category(_sdk(row), row.get("platform"))
+    return service_category(_sdk(row), as_str(row.get("platform")))
 
 
 def _is_client_request(span: dict) -> bool:
-    return (span.get("op") or "").startswith("http.client")
+    return (as_str(span.get("op")) or "").startswith("http.client")
 
 
-def _is_server_segment(span: dict) -> bool:
-    return span.get("is_segment") and (span.get("op") or "").startswith("http.server")
+def _start(span: dict) -> float:
+    return as_number(span.get("start_timestamp")) or 0.0
 
 
 def _user_text(user: dict | None) -> str:
     if not user:
         return "no user"
-    return ", ".join(f"{k}={v}" for k, v in user.items() if k in ("id", "email", "username"))
+    return ", ".join(f"{k}={v}" for k, v in as_dict(user).items() if k in ("id", "email", "username"))
 
 
 def _anonymous(user: dict | None) -> bool:
     # "Anonymous": no user at all, or only an id/IP with nothing that names a person.
-    return not user or not (user.get("email") or user.get("username"))
+    user = as_dict(user)
+    return not (user.get("email") or user.get("username"))
 
 
 def _finding(kind, trace_id, span_id, sdk, detail, fix, **evidence) -> dict:
@@ -97,14 +99,14 @@ def _propagation(trace_id: str, spans: list[dict], candidates: list[dict], reque
         if target is None or target[:2] not in backend_endpoints or client["span_id"] in children_of:
             continue
         # The backend did answer, on a trace of its own: find that request.
-        start, end = client["start_timestamp"] or 0, client["timestamp"] or 0
+        start, end = _start(client), as_number(client.get("timestamp")) or 0.0
         twins = [
             c for c in candidates
             if c["trace_id"] != trace_id and _endpoint(span_url(c)) == target
-            and start - MATCH_SLACK <= (c["start_timestamp"] or 0) <= end + MATCH_SLACK
+            and start - MATCH_SLACK <= _start(c) <= end + MATCH_SLACK
         ]
-        twin = min(twins, key=lambda c: abs((c["start_timestamp"] or 0) - start), default=None)
-        headers = {k.lower(): v for k, v in (requests.get(twin["span_id"], {}) if twin else {}).items()}
+        twin = min(twins, key=lambda c: abs(_start(c) - start), default=None)
+        headers = {str(k).lower(): v for k, v in as_dict(requests.get(twin["span_id"]) if twin else None).items()}
         if twin and "sentry-trace" in headers:
             cause = (
                 f"the backend received sentry-trace {headers['sentry-trace']!r} but started trace {twin['trace_id']} anyway"
@@ -148,7 +150,10 @@ def _propagation(trace_id: str, spans: list[dict], candidates: list[dict], reque
 
 
 def _origin(url: str | None) -> str:
-    parts = urlsplit(url or "")
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 address)
+        return url or "?"
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else (url or "?")
 
 
@@ -174,7 +179,7 @@ def _orphans(trace_id: str, spans: list[dict]) -> list[dict]:
 
 
 def _user_mismatch(trace_id: str, spans: list[dict]) -> list[dict]:
-    segments = [s for s in spans if s.get("is_segment") and s.get("user")]
+    segments = [s for s in spans if s.get("is_segment") and isinstance(s.get("user"), dict)]
     front = [s for s in segments if _category(s) in ("web", "mobile")]
     back = [s for s in segments if _category(s) == "backend"]
     findings = []
@@ -206,7 +211,7 @@ def _anonymous_events(rows: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
         if _anonymous(r.get("user")) and (_sdk(r) in naming_sdks or r["trace_id"] in named_traces):
-            groups[(_sdk(r), r.get("route") or "?")].append(r)
+            groups[(_sdk(r), as_str(r.get("route")) or "?")].append(r)
     findings = []
     for (sdk, route), members in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         example = members[0]
@@ -242,7 +247,7 @@ def _sampled(value) -> bool | None:
 def _sampling(trace_id: str, spans: list[dict], errors: list[dict]) -> list[dict]:
     findings = []
     segments = [s for s in spans if s.get("is_segment")]
-    dscs = [(s, s["dsc"]) for s in segments if s.get("dsc")]
+    dscs = [(s, s["dsc"]) for s in segments if s.get("dsc") and isinstance(s["dsc"], dict)]
     for seg, dsc in dscs:
         if _sampled(dsc.get("sampled")) is False:
             findings.append(
@@ -286,7 +291,7 @@ def _sampling(trace_id: str, spans: list[dict], errors: list[dict]) -> list[dict
 def sampling_summary(spans: list[dict]) -> list[dict]:
     seen: dict[tuple, dict] = {}
     for s in spans:
-        dsc = s.get("dsc")
+        dsc = as_dict(s.get("dsc"))
         if not (s.get("is_segment") and dsc):
             continue
         entry = seen.setdefault((_sdk(s), s.get("environment")), {"sdk": _sdk(s), "environment": s.get("environment"), "sample_rates": set(), "sampled": 0, "not_sampled": 0})
@@ -303,7 +308,7 @@ def _silence(since: float | None, last_seen: list[dict], reports: list[dict]) ->
     findings = []
     if since is not None:
         for row in last_seen:
-            if row["sdk_name"] and row["last_seen"] < since:
+            if row["sdk_name"] and row["last_seen"] is not None and row["last_seen"] < since:
                 findings.append(
                     _finding(
                         "sdk_silent", None, None, row["sdk_name"],
@@ -317,7 +322,7 @@ def _silence(since: float | None, last_seen: list[dict], reports: list[dict]) ->
     lost: dict[tuple, int] = defaultdict(int)
     for r in reports:
         if r["reason"] in LOSS_REASONS:
-            lost[(r["sdk_name"], r["reason"], r["category"])] += r["quantity"] or 0
+            lost[(r["sdk_name"], r["reason"], r["category"])] += as_int(r["quantity"]) or 0
     by_sdk: dict[str, dict] = defaultdict(dict)
     for (sdk, reason, category), quantity in lost.items():
         by_sdk[sdk][f"{reason}/{category}"] = quantity

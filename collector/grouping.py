@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 
+from .jsonshape import as_dict, dicts
+
 
 def _top_in_app_frame(exception: dict) -> str | None:
-    stacktrace = exception.get("stacktrace") if isinstance(exception.get("stacktrace"), dict) else {}
-    frames = [f for f in stacktrace.get("frames") or () if isinstance(f, dict)]
+    frames = dicts(as_dict(exception.get("stacktrace")).get("frames"))
     # Frames are listed oldest call first: the top of the stack is last.
     for frame in reversed(frames):
         if frame.get("in_app"):

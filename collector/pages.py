@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp_jinja2
 import jinja2
@@ -18,9 +19,12 @@ from aiohttp import web
 
 from . import doctor, queries, traces
 from .api import run_doctor, trace_filters
+from .jsonshape import as_dict, as_list, as_number, as_str, as_timestamp, dicts, loads, pairs_dict
 from .keys import READER
 
 PAGE_SIZE = 50
+# Past this the offset would overflow SQLite's integers; no one pages that far.
+MAX_PAGE = 1_000_000
 
 
 def templates_dir() -> Path:
@@ -31,43 +35,60 @@ def templates_dir() -> Path:
 
 
 # --- template filters ------------------------------------------------------------
+# They take any value: a stored field may hold any JSON type.
 
 
 def fmt_time(ts) -> str:
-    if ts is None:
-        return "—"
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    seconds = as_timestamp(ts)
+    if seconds is not None:
+        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    # A number that is no date (milliseconds, say): show it as it is.
+    return "—" if as_number(ts) is None else f"{as_number(ts):.15g} (not a time in seconds)"
 
 
 def fmt_ago(ts) -> str:
-    if ts is None:
+    seconds = as_timestamp(ts)
+    if seconds is None:
         return "—"
-    seconds = max(0, time.time() - ts)
+    ago = time.time() - seconds
+    if ago < -60:
+        return "in the future"
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds // size:.0f} {unit} ago"
-    return f"{seconds:.0f} s ago"
+        if ago >= size:
+            return f"{ago // size:.0f} {unit} ago"
+    return f"{max(0.0, ago):.0f} s ago"
 
 
 def fmt_duration(seconds) -> str:
+    seconds = as_number(seconds)
     if seconds is None:
         return "—"
+    if abs(seconds) >= 1e6:
+        return f"{seconds:.3g} s"
     ms = seconds * 1000
-    return f"{ms:.0f} ms" if ms < 1000 else f"{seconds:.2f} s"
+    return f"{ms:.0f} ms" if abs(ms) < 1000 else f"{seconds:.2f} s"
 
 
 def user_label(user) -> str:
-    if not user:
-        return "no user"
-    return user.get("email") or user.get("username") or user.get("id") or user.get("ip") or "no user"
+    user = as_dict(user)
+    for key in ("email", "username", "id", "ip"):
+        if as_str(user.get(key)):
+            return as_str(user[key])
+    return "no user"
 
 
 def category(sdk_name) -> str:
-    return traces.service_category(sdk_name, None)
+    return traces.service_category(as_str(sdk_name), None)
 
 
-def _json_loads(text):
-    return orjson.loads(text) if text else None
+def url_part(value) -> str:
+    """An id as one path segment of a link: any stored id, `/` and `?` included."""
+    return quote(as_str(value) or "", safe="")
+
+
+def thousands(value) -> str:
+    number = as_number(value)
+    return f"{number:,.0f}" if number is not None else "—"
 
 
 def setup(app: web.Application) -> None:
@@ -80,7 +101,9 @@ def setup(app: web.Application) -> None:
     # Jinja's tojson escapes <, >, & and ' for use inside <script>; orjson
     # only makes the 10,000-span trace page fast to serialise.
     env.policies["json.dumps_function"] = lambda obj, **_: orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
-    env.filters.update(time=fmt_time, ago=fmt_ago, duration=fmt_duration, user=user_label, category=category)
+    env.filters.update(
+        time=fmt_time, ago=fmt_ago, duration=fmt_duration, user=user_label, category=category, id=url_part, thousands=thousands
+    )
     app.router.add_static("/static/", templates_dir() / "static", name="static")
     app.router.add_get("/", traces_page)
     app.router.add_get("/traces", traces_page)
@@ -99,7 +122,7 @@ def _not_found(request: web.Request, what: str) -> web.Response:
 
 def _page_number(request: web.Request) -> int:
     try:
-        return max(1, int(request.query.get("page", "1")))
+        return min(MAX_PAGE, max(1, int(request.query.get("page", "1"))))
     except ValueError:
         return 1
 
@@ -121,45 +144,55 @@ async def traces_page(request: web.Request):
 
 
 async def trace_page(request: web.Request):
-    trace_id = request.match_info["trace_id"].lower()
-    rows = await request.app[READER].run(queries.trace_rows, trace_id)
+    reader = request.app[READER]
+    rows = await reader.run(queries.trace_rows, request.match_info["trace_id"])
     if rows is None:
-        return _not_found(request, f"trace {trace_id}")
-    assembled = traces.assemble(trace_id, rows)
+        return _not_found(request, f"trace {request.match_info['trace_id']}")
+    # At most MAX_TRACE_PAGE_SPANS spans: the page says how many more there are.
+    assembled = traces.assemble(rows["trace_id"], rows)
     view = traces.waterfall(assembled)
-    findings = doctor.diagnose(await request.app[READER].run(queries.doctor_rows, None, trace_id, assembled))["findings"]
+    findings = doctor.diagnose(await reader.run(queries.doctor_rows, None, rows["trace_id"], assembled))["findings"]
     # The rows go to the page's script as JSON inside <script type=
     # "application/json">; Jinja's tojson escapes <, >, & and ' there.
-    return aiohttp_jinja2.render_template("trace.html", request, {"t": view, "rows_json": view["rows"], "findings": findings})
-
-
-async def event_page(request: web.Request):
-    event_id = request.match_info["event_id"].replace("-", "").lower()
-    reader = request.app[READER]
-    row = await reader.run(queries.event_row, event_id)
-    if row is None:
-        return _not_found(request, f"error event {event_id}")
-    event = orjson.loads(row["data"])
     return aiohttp_jinja2.render_template(
-        "event.html",
-        request,
-        {"row": row, "event": event, "view": event_view(event), "attachments": await reader.run(queries.attachments_of, event_id)},
+        "trace.html", request, {"t": view, "rows_json": view["rows"], "findings": findings, "next_offset": rows["next_offset"]}
     )
 
 
-def _as_list(value) -> list:
-    if isinstance(value, dict):
-        value = value.get("values")
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+async def event_page(request: web.Request):
+    reader = request.app[READER]
+    row = await reader.run(queries.event_row, request.match_info["event_id"])
+    if row is None:
+        return _not_found(request, f"error event {request.match_info['event_id']}")
+    event = as_dict(loads(row["data"]))
+    return aiohttp_jinja2.render_template(
+        "event.html",
+        request,
+        {"row": row, "event": event, "view": event_view(event), "attachments": await reader.run(queries.attachments_of, row["event_id"])},
+    )
+
+
+def _frame_view(frame: dict) -> dict:
+    """A stack frame with the parts the template iterates made iterable."""
+    local_vars = frame.get("vars")
+    if local_vars is not None and not isinstance(local_vars, dict):
+        local_vars = {"(not an object)": local_vars}
+    return {
+        **frame,
+        "pre_context": as_list(frame.get("pre_context")),
+        "post_context": as_list(frame.get("post_context")),
+        "vars": local_vars,
+    }
 
 
 def event_view(event: dict) -> dict:
-    """The parts of an error event the page shows, normalised."""
+    """The parts of an error event the page shows, each of the type the
+    template relies on, whatever the event holds."""
     exceptions = []
     # Outermost (the one reported) first, then what caused it.
-    for exc in reversed(_as_list(event.get("exception"))):
-        frames = _as_list((exc.get("stacktrace") or {}).get("frames") if isinstance(exc.get("stacktrace"), dict) else None)
-        frames = list(reversed(frames))  # most recent call first
+    for exc in reversed(dicts(event.get("exception"))):
+        # Most recent call first.
+        frames = [_frame_view(f) for f in reversed(dicts(as_dict(exc.get("stacktrace")).get("frames")))]
         exceptions.append(
             {
                 "type": exc.get("type"),
@@ -170,23 +203,16 @@ def event_view(event: dict) -> dict:
                 "other": [f for f in frames if not f.get("in_app")],
             }
         )
-    tags = event.get("tags")
-    if isinstance(tags, dict):
-        tags = sorted(tags.items())
-    elif isinstance(tags, list):
-        tags = [tuple(t) for t in tags if isinstance(t, (list, tuple)) and len(t) == 2]
-    else:
-        tags = []
-    contexts = event.get("contexts") if isinstance(event.get("contexts"), dict) else {}
+    contexts = as_dict(event.get("contexts"))
     return {
         "exceptions": exceptions,
-        "breadcrumbs": _as_list(event.get("breadcrumbs")),
-        "tags": tags,
+        "breadcrumbs": dicts(event.get("breadcrumbs")),
+        "tags": sorted(pairs_dict(event.get("tags")).items()),
         "contexts": {k: v for k, v in contexts.items() if isinstance(v, dict)},
-        "request": event.get("request") if isinstance(event.get("request"), dict) else None,
-        "user": event.get("user") if isinstance(event.get("user"), dict) else None,
-        "sdk": event.get("sdk") if isinstance(event.get("sdk"), dict) else None,
-        "trace": contexts.get("trace") if isinstance(contexts.get("trace"), dict) else {},
+        "request": as_dict(event.get("request")) or None,
+        "user": as_dict(event.get("user")) or None,
+        "sdk": as_dict(event.get("sdk")) or None,
+        "trace": as_dict(contexts.get("trace")),
     }
 
 
@@ -223,4 +249,9 @@ async def search(request: web.Request):
     if found is None:
         return _not_found(request, f"trace, event or span id {q!r}" if q else "an empty search")
     kind, target = found
-    raise web.HTTPFound(f"/events/{target}" if kind == "event" else f"/traces/{target}")
+    # Stored ids may hold anything, CR and LF included: quote them into the Location.
+    if kind == "event":
+        raise web.HTTPFound(f"/events/{url_part(target)}")
+    if kind == "span":
+        raise web.HTTPFound(f"/traces/{url_part(target[0])}#span-{url_part(target[1])}")
+    raise web.HTTPFound(f"/traces/{url_part(target)}")

@@ -9,74 +9,77 @@ from __future__ import annotations
 
 import functools
 
-import orjson
-
-
-def _loads(text):
-    return orjson.loads(text) if text else None
+from .jsonshape import as_int, as_list, as_str, as_timestamp, loads, loads_dict, pairs_dict
 
 
 def user_of(row: dict) -> dict | None:
-    user = {k: row.get(f"user_{k}") for k in ("id", "email", "username", "ip")}
+    user = {k: as_str(row.get(f"user_{k}")) for k in ("id", "email", "username", "ip")}
     user = {k: v for k, v in user.items() if v}
     return user or None
 
 
 def sdk_of(row: dict) -> dict | None:
-    if not row.get("sdk_name"):
+    name = as_str(row.get("sdk_name"))
+    if not name:
         return None
-    return {"name": row["sdk_name"], "version": row.get("sdk_version")}
+    return {"name": name, "version": as_str(row.get("sdk_version"))}
+
+
+# Every value comes out of these views as the type the pages, the API and the
+# doctor expect (text or None, a plausible time or None, an object or None),
+# whatever the row holds: see jsonshape.
 
 
 def span_view(row: dict) -> dict:
+    s = as_str
     return {
-        "trace_id": row["trace_id"],
-        "span_id": row["span_id"],
-        "parent_span_id": row["parent_span_id"],
-        "segment_id": row["segment_id"],
-        "is_segment": bool(row["is_segment"]),
-        "op": row["op"],
-        "description": row["description"],
-        "start_timestamp": row["start_timestamp"],
-        "timestamp": row["timestamp"],
-        "status": row["status"],
+        "trace_id": s(row["trace_id"]),
+        "span_id": s(row["span_id"]),
+        "parent_span_id": s(row["parent_span_id"]),
+        "segment_id": s(row["segment_id"]),
+        "is_segment": bool(as_int(row["is_segment"])),
+        "op": s(row["op"]),
+        "description": s(row["description"]),
+        "start_timestamp": as_timestamp(row["start_timestamp"]),
+        "timestamp": as_timestamp(row["timestamp"]),
+        "status": s(row["status"]),
         "sdk": sdk_of(row),
-        "platform": row["platform"],
-        "environment": row["environment"],
-        "release": row["release"],
+        "platform": s(row["platform"]),
+        "environment": s(row["environment"]),
+        "release": s(row["release"]),
         "user": user_of(row),
-        "tags": _loads(row["tags"]),
-        "data": _loads(row["data"]),
-        "origin": row["origin"],
-        "event_id": row["event_id"],
-        "dsc": _loads(row["dsc"]),
+        "tags": pairs_dict(loads(row["tags"])) or None,
+        "data": loads_dict(row["data"]),
+        "origin": s(row["origin"]),
+        "event_id": s(row["event_id"]),
+        "dsc": loads_dict(row["dsc"]),
     }
 
 
 def error_view(row: dict) -> dict:
     return {
-        "event_id": row["event_id"],
-        "span_id": row["span_id"],
-        "type": row["exception_type"],
-        "value": row["exception_value"] or row["message"],
-        "level": row["level"],
-        "timestamp": row["timestamp"],
-        "transaction": row["transaction_name"],
+        "event_id": as_str(row["event_id"]),
+        "span_id": as_str(row["span_id"]),
+        "type": as_str(row["exception_type"]),
+        "value": as_str(row["exception_value"]) or as_str(row["message"]),
+        "level": as_str(row["level"]),
+        "timestamp": as_timestamp(row["timestamp"]),
+        "transaction": as_str(row["transaction_name"]),
         "sdk": sdk_of(row),
-        "environment": row["environment"],
-        "release": row["release"],
+        "environment": as_str(row["environment"]),
+        "release": as_str(row["release"]),
         "user": user_of(row),
     }
 
 
 def log_view(row: dict) -> dict:
     return {
-        "span_id": row["span_id"],
-        "timestamp": row["timestamp"],
-        "level": row["level"],
-        "body": row["body"],
+        "span_id": as_str(row["span_id"]),
+        "timestamp": as_timestamp(row["timestamp"]),
+        "level": as_str(row["level"]),
+        "body": as_str(row["body"]),
         "sdk": sdk_of(row),
-        "attributes": _loads(row["attributes"]),
+        "attributes": loads_dict(row["attributes"]),
     }
 
 
@@ -96,30 +99,44 @@ def users_in(spans: list[dict], errors: list[dict]) -> list[dict]:
 
 
 def assemble(trace_id: str, rows: dict) -> dict:
+    """The trace as the API shows it, from queries.trace_rows(): its spans
+    (one page of them), errors and logs (capped), each with the total."""
     spans = [span_view(r) for r in rows["spans"]]
     errors = [error_view(r) for r in rows["errors"]]
     return {
         "trace_id": trace_id,
+        "span_count": rows["span_count"],
         "spans": spans,
+        "error_count": rows["error_count"],
         "errors": errors,
+        "log_count": rows["log_count"],
         "logs": [log_view(r) for r in rows["logs"]],
         "users": users_in(spans, errors),
     }
 
 
+def _text_list(text) -> list[str]:
+    return [v for v in map(as_str, as_list(loads(text))) if v]
+
+
+def _summary_users(text) -> list[dict]:
+    users = ({k: as_str(v) for k, v in u.items()} for u in as_list(loads(text)) if isinstance(u, dict))
+    return [{k: v for k, v in u.items() if v} for u in users]
+
+
 def summary_view(row: dict) -> dict:
-    start, end = row["start_timestamp"], row["end_timestamp"]
+    start, end = as_timestamp(row["start_timestamp"]), as_timestamp(row["end_timestamp"])
     return {
-        "trace_id": row["trace_id"],
+        "trace_id": as_str(row["trace_id"]),
         "start": start,
         "duration": (end - start) if start is not None and end is not None else None,
-        "root": row["root_name"],
-        "root_op": row["root_op"],
-        "sdks": _loads(row["sdks"]) or [],
-        "span_count": row["span_count"],
-        "error_count": row["error_count"],
-        "users": _loads(row["users"]) or [],
-        "environments": _loads(row["environments"]) or [],
+        "root": as_str(row["root_name"]),
+        "root_op": as_str(row["root_op"]),
+        "sdks": _text_list(row["sdks"]),
+        "span_count": as_int(row["span_count"]),
+        "error_count": as_int(row["error_count"]),
+        "users": _summary_users(row["users"]),
+        "environments": _text_list(row["environments"]),
     }
 
 
@@ -271,6 +288,11 @@ def waterfall(trace: dict) -> dict:
         "gaps": _gaps(spans, start, end),
         "unplaced_errors": [e for e in trace["errors"] if e["span_id"] not in span_ids],
         "segment_users": _segment_users(rows),
-        "error_count": len(trace["errors"]),
+        # Totals: a huge trace's spans, errors and logs are capped on a page.
+        "span_count": trace["span_count"],
+        "error_count": trace["error_count"],
+        "errors_shown": len(trace["errors"]),
+        "log_count": trace["log_count"],
+        "logs_shown": len(trace["logs"]),
         "users": trace["users"],
     }

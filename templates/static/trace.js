@@ -1,12 +1,21 @@
 // The trace waterfall: a virtualised list, so 10,000 spans stay smooth.
-// Every piece of event data is written with textContent, never as HTML.
+// Every piece of event data is written with textContent, never as HTML, and
+// may be of any JSON type: text() and num() make it what the code expects.
 (function () {
   "use strict";
   const ROW_H = 26;
+  const text = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
+  const diff = (a, b) => (num(a) === null || num(b) === null ? null : a - b);
   const data = JSON.parse(document.getElementById("trace-data").textContent);
-  const rows = data.rows;
-  const start = data.start;
-  const duration = data.duration || 0.001;
+  const rows = Array.isArray(data.rows) ? data.rows : [];
+  rows.forEach((r) => {
+    if (!Array.isArray(r.errors)) r.errors = [];
+    if (!Array.isArray(r.logs)) r.logs = [];
+    r.depth = num(r.depth) || 0;
+  });
+  const start = num(data.start) || 0;
+  const duration = num(data.duration) || 0.001;
   const viewport = document.getElementById("viewport");
   const spacer = document.getElementById("spacer");
   const rowsEl = document.getElementById("rows");
@@ -35,7 +44,7 @@
   }
 
   function fmtDuration(seconds) {
-    if (seconds === null || seconds === undefined || isNaN(seconds)) return "—";
+    if (num(seconds) === null) return "—";
     const ms = seconds * 1000;
     return ms < 1000 ? ms.toFixed(ms < 10 ? 1 : 0) + " ms" : seconds.toFixed(2) + " s";
   }
@@ -84,15 +93,15 @@
     name.appendChild(toggle);
     if (r.orphan) name.appendChild(el("span", "tag orphan-tag", "orphan"));
     if (r.is_segment) name.appendChild(el("span", "svc c" + (r.colour % 8), r.service));
-    name.appendChild(el("span", "op", r.op || "span"));
-    name.appendChild(el("span", "desc", r.description || ""));
+    name.appendChild(el("span", "op", text(r.op) || "span"));
+    name.appendChild(el("span", "desc", text(r.description)));
     // Browser SDKs name fetch spans "GET 127.0.0.1": the URL says more.
-    const url = r.data && (r.data["url.full"] || r.data["http.url"] || r.data.url);
-    if (url && (r.op || "").startsWith("http.client") && !(r.description || "").includes(url)) {
+    const url = r.data && text(r.data["url.full"] || r.data["http.url"] || r.data.url);
+    if (url && text(r.op).startsWith("http.client") && !text(r.description).includes(url)) {
       name.appendChild(el("span", "url", url));
     }
     r.errors.forEach((e) => {
-      const a = el("a", "err", "⚠ " + (e.type || "error") + (e.value ? ": " + e.value : ""));
+      const a = el("a", "err", "⚠ " + (text(e.type) || "error") + (e.value ? ": " + text(e.value) : ""));
       a.href = "/events/" + encodeURIComponent(e.event_id);
       a.addEventListener("click", (ev) => ev.stopPropagation());
       name.appendChild(a);
@@ -101,14 +110,14 @@
     row.appendChild(name);
 
     const track = el("div", "track");
-    const s = r.start_timestamp, e = r.timestamp;
+    const s = num(r.start_timestamp), e = num(r.timestamp);
     if (s !== null && e !== null) {
       const bar = el("div", "bar c" + (r.colour % 8));
       bar.style.left = ((s - start) / duration) * 100 + "%";
       bar.style.width = Math.max(0.15, ((e - s) / duration) * 100) + "%";
       if (r.status && r.status !== "ok") bar.classList.add("not-ok");
       track.appendChild(bar);
-      const label = el("span", "dur", fmtDuration(e - s) + (r.status && r.status !== "ok" ? " · " + r.status : ""));
+      const label = el("span", "dur", fmtDuration(e - s) + (r.status && r.status !== "ok" ? " · " + text(r.status) : ""));
       // Past 85% of the axis the label goes left of the bar's end, to stay readable.
       const end = ((e - start) / duration) * 100;
       if (end > 85) { label.style.right = 100 - end + "%"; label.classList.add("inside"); } else { label.style.left = end + "%"; }
@@ -138,7 +147,7 @@
     (data.gaps || []).forEach((g) => {
       const gap = el("span", "gap");
       gap.title = "no span running for " + fmtDuration(g.duration);
-      gap.style.left = ((g.start - start) / duration) * 100 + "%";
+      gap.style.left = (diff(g.start, start) / duration) * 100 + "%";
       gap.style.width = (g.duration / duration) * 100 + "%";
       ticks.appendChild(gap);
     });
@@ -154,7 +163,7 @@
       const tr = el("tr");
       tr.appendChild(el("th", null, k));
       const v = obj[k];
-      tr.appendChild(el("td", null, typeof v === "object" && v !== null ? JSON.stringify(v) : v));
+      tr.appendChild(el("td", null, text(v)));
       table.appendChild(tr);
     });
     parent.appendChild(table);
@@ -164,7 +173,7 @@
     selected = i;
     const r = rows[i];
     detailsBody.replaceChildren();
-    detailsBody.appendChild(el("h2", null, (r.op || "span") + " — " + (r.description || "")));
+    detailsBody.appendChild(el("h2", null, (text(r.op) || "span") + " — " + text(r.description)));
     addPairs(detailsBody, "Span", {
       span_id: r.span_id,
       parent_span_id: r.parent_span_id,
@@ -172,8 +181,8 @@
       trace_id: data.trace_id,
       service: r.service,
       status: r.status,
-      duration: fmtDuration(r.timestamp - r.start_timestamp),
-      starts_at: "+" + fmtDuration(r.start_timestamp - start),
+      duration: fmtDuration(diff(r.timestamp, r.start_timestamp)),
+      starts_at: "+" + fmtDuration(diff(r.start_timestamp, start)),
       environment: r.environment,
       release: r.release,
       origin: r.origin,
@@ -186,7 +195,7 @@
     if (r.errors.length) {
       detailsBody.appendChild(el("h3", null, "Errors"));
       r.errors.forEach((e) => {
-        const a = el("a", "err", (e.type || "error") + ": " + (e.value || ""));
+        const a = el("a", "err", (text(e.type) || "error") + ": " + text(e.value));
         a.href = "/events/" + encodeURIComponent(e.event_id);
         detailsBody.appendChild(a);
       });
@@ -194,7 +203,7 @@
     if (r.logs.length) {
       detailsBody.appendChild(el("h3", null, "Logs"));
       const ul = el("ul", "logs");
-      r.logs.forEach((l) => ul.appendChild(el("li", null, "+" + fmtDuration(l.timestamp - start) + " " + (l.level || "") + " " + (l.body || ""))));
+      r.logs.forEach((l) => ul.appendChild(el("li", null, "+" + fmtDuration(diff(l.timestamp, start)) + " " + text(l.level) + " " + text(l.body))));
       detailsBody.appendChild(ul);
     }
     details.hidden = false;
@@ -212,7 +221,7 @@
 
   function rowText(r) {
     if (r._text === undefined) {
-      r._text = [r.op, r.description, r.span_id, JSON.stringify(r.data || {}), JSON.stringify(r.tags || {})].join(" ").toLowerCase();
+      r._text = [text(r.op), text(r.description), text(r.span_id), JSON.stringify(r.data || {}), JSON.stringify(r.tags || {})].join(" ").toLowerCase();
     }
     return r._text;
   }
@@ -252,7 +261,8 @@
   computeVisible();
   render();
   function showHash() {
-    const wanted = location.hash.startsWith("#span-") ? location.hash.slice(6) : null;
+    let wanted = location.hash.startsWith("#span-") ? location.hash.slice(6) : null;
+    try { wanted = wanted && decodeURIComponent(wanted); } catch (err) { /* not %-encoded: use it as it is */ }
     const i = wanted ? rows.findIndex((r) => r.span_id === wanted) : -1;
     if (i >= 0) { scrollTo(i); select(i); }
   }
