@@ -35,8 +35,9 @@ class Envelope:
 
     @property
     def event_id(self) -> str | None:
+        """The header's event id as Relay stores ids: lower case, no dashes."""
         value = self.headers.get("event_id")
-        return value if isinstance(value, str) else None
+        return value.replace("-", "").lower() or None if isinstance(value, str) else None
 
 
 def _json_object(line: bytes, what: str) -> dict:

@@ -7,11 +7,13 @@ stops its siblings. Column names match `schema.py`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
 
+from . import schema
 from .envelope import Envelope, Item
 from .grouping import fingerprint
 
@@ -34,6 +36,32 @@ ITEM_LIMITS = {
 }
 MAX_ATTACHMENTS = 30
 MAX_SESSIONS = 100
+# What one envelope may turn into. SDKs send at most 1,000 spans per
+# transaction and batch far fewer logs; an envelope of hundreds of span items
+# would otherwise become 360,000 rows and a gigabyte of memory. Items past
+# the cap fail alone, with the reason.
+MAX_ROWS = 10_000
+# A failed item keeps this much of its payload (enough to see what the SDK
+# sent wrong) and its full size; a 100 MB attachment over its limit is not
+# stored whole.
+FAILURE_PREFIX = 64 * KIB
+# All failed items of one envelope together keep at most this many bytes,
+# and at most this many failure rows (then one row counting the rest).
+MAX_FAILURE_BYTES = 1 * MIB
+MAX_FAILURES = 100
+
+# Rule: a time is seconds since the epoch, from the epoch itself to a day
+# past the time the envelope was received (a client clock a few hours
+# ahead, or a naive timestamp read in the wrong zone, still fits). Anything
+# else (milliseconds, a date past year 9999, a negative number) is stored
+# as NULL rather than clamped: a clamped end beside an unclamped start
+# invents a duration, and the raw value stays in the row's `data`. Relay
+# instead moves an event's future timestamp to its receive time.
+EARLIEST = 0.0
+FUTURE_SLACK = 86_400.0
+# SQLite integers are signed 64-bit; Python's are not, and JSON's up to
+# 2**64 - 1 parse as ints.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class ItemError(ValueError):
@@ -43,8 +71,13 @@ class ItemError(ValueError):
 @dataclass
 class Records:
     rows: dict[str, list[dict]] = field(default_factory=dict)
+    # Rows this may still take: an item stops being read at the cap.
+    room: int = 1 << 62
 
     def add(self, table: str, row: dict) -> None:
+        self.room -= 1
+        if self.room < 0:
+            raise ItemError(f"more than {MAX_ROWS} rows from one envelope")
         self.rows.setdefault(table, []).append(row)
 
     def count(self, table: str) -> int:
@@ -55,27 +88,35 @@ class Records:
             self.rows.setdefault(table, []).extend(rows)
 
 
-def timestamp(value) -> float | None:
-    """Seconds since the epoch from a number or an RFC 3339 string."""
+def timestamp(value, latest: float) -> float | None:
+    """Seconds since the epoch from a number or an RFC 3339 string, if it
+    is a time (the rule above) no later than `latest`."""
     # The common case first: every span of every transaction comes here.
     if value.__class__ is float:
-        return value
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+        return value if EARLIEST <= value <= latest else None
+    if value.__class__ is int:
+        return float(value) if EARLIEST <= value <= latest else None
+    if value.__class__ is str:
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except (ValueError, OverflowError):
             return None
+        return value if EARLIEST <= value <= latest else None
     return None
+
+
+def _dumps(value) -> str:
+    # orjson writes at most 254 levels of nesting but reads 1,023.
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError as e:
+        raise ItemError(f"cannot store as JSON: {e}") from None
 
 
 def _json(value) -> str | None:
     if value in (None, {}, []):
         return None
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    return _dumps(value)
 
 
 def _dict(value) -> dict:
@@ -92,6 +133,47 @@ def _str(value) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
     return str(value)
+
+
+def _id(value) -> str | None:
+    """A trace, span, event or replay id as Relay stores it: lower case,
+    without the dashes of a UUID, so lookups by the usual form find it."""
+    if value.__class__ is str:
+        return value.replace("-", "").lower() or None
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value).replace("-", "").lower()
+
+
+def _int(value) -> int | None:
+    """A JSON integer SQLite can hold; not a bool, float or string."""
+    return value if value.__class__ is int and INT64_MIN <= value <= INT64_MAX else None
+
+
+def text(value: str | None) -> str | None:
+    """A string SQLite and orjson can write: aiohttp hands over header bytes
+    that are not UTF-8 as lone surrogates, which both refuse."""
+    if value is None or value.isascii():
+        return value
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+# How `fit` coerces a value to each column type of schema.TABLES.
+_COERCE = {
+    str: lambda value, latest: text(_str(value)),
+    int: lambda value, latest: _int(value),
+    float: timestamp,
+    bytes: lambda value, latest: value if isinstance(value, bytes) else None,
+}
+
+
+def fit(table: str, row: dict) -> dict:
+    """`row` with each value coerced to its column's type, for rows built
+    from HTTP headers, paths and envelope headers (one per request) rather
+    than by the typed helpers above. Every float column is a time."""
+    kinds = schema.TABLES[table]["columns"]
+    latest = time.time() + FUTURE_SLACK
+    return {name: _COERCE[kinds[name]](value, latest) for name, value in row.items()}
 
 
 def _load_json(item: Item) -> dict:
@@ -111,6 +193,8 @@ class Context:
     project_id: str
     envelope: Envelope
     client_ip: str | None = None
+    # The latest time a timestamp may say (the rule beside EARLIEST).
+    latest: float = 0.0
 
     @property
     def sdk(self) -> dict:
@@ -181,7 +265,7 @@ def _event(item: Item, ctx: Context, out: Records) -> None:
     exceptions = _exception_values(event)
     # The outermost exception (the one raised last) is listed last.
     top = exceptions[-1] if exceptions else {}
-    event_id = _str(event.get("event_id")) or ctx.envelope.event_id
+    event_id = _id(event.get("event_id")) or ctx.envelope.event_id
     if not event_id:
         raise ItemError("event has no event_id")
     message = _message(event)
@@ -189,9 +273,9 @@ def _event(item: Item, ctx: Context, out: Records) -> None:
     out.add(
         "events",
         {
-            "event_id": event_id.replace("-", ""),
-            "trace_id": _str(trace.get("trace_id")),
-            "span_id": _str(trace.get("span_id")),
+            "event_id": event_id,
+            "trace_id": _id(trace.get("trace_id")),
+            "span_id": _id(trace.get("span_id")),
             "level": _str(event.get("level")) or "error",
             "exception_type": _str(top.get("type")),
             "exception_value": _str(top.get("value")),
@@ -200,9 +284,9 @@ def _event(item: Item, ctx: Context, out: Records) -> None:
             "title": title,
             "transaction_name": _str(event.get("transaction")),
             "culprit": _str(event.get("culprit")),
-            "timestamp": timestamp(event.get("timestamp")),
+            "timestamp": timestamp(event.get("timestamp"), ctx.latest),
             **_event_common(event, ctx),
-            "data": orjson.dumps(event).decode(),
+            "data": _dumps(event),
         },
     )
 
@@ -210,17 +294,21 @@ def _event(item: Item, ctx: Context, out: Records) -> None:
 # --- transactions and spans -------------------------------------------------
 
 
-def _span_row(span: dict, segment: dict, common: dict, origin: str) -> dict:
+def _span_row(span: dict, segment: dict, common: dict, origin: str, latest: float) -> dict | None:
+    """A classic span's row, or None for a span without an id."""
+    span_id = _id(span.get("span_id"))
+    if span_id is None:
+        return None
     return {
-        "trace_id": _str(span.get("trace_id")) or segment["trace_id"],
-        "span_id": _str(span.get("span_id")),
-        "parent_span_id": _str(span.get("parent_span_id")),
+        "trace_id": _id(span.get("trace_id")) or segment["trace_id"],
+        "span_id": span_id,
+        "parent_span_id": _id(span.get("parent_span_id")),
         "segment_id": segment["span_id"],
         "is_segment": 0,
         "op": _str(span.get("op")),
         "description": _str(span.get("description")),
-        "start_timestamp": timestamp(span.get("start_timestamp")),
-        "timestamp": timestamp(span.get("timestamp")),
+        "start_timestamp": timestamp(span.get("start_timestamp"), latest),
+        "timestamp": timestamp(span.get("timestamp"), latest),
         "status": _str(span.get("status")),
         **common,
         "tags": _json(span.get("tags")),
@@ -231,10 +319,10 @@ def _span_row(span: dict, segment: dict, common: dict, origin: str) -> dict:
 
 def _transaction_event(event: dict, ctx: Context, out: Records) -> None:
     trace = _dict(_dict(event.get("contexts")).get("trace"))
-    trace_id, span_id = _str(trace.get("trace_id")), _str(trace.get("span_id"))
+    trace_id, span_id = _id(trace.get("trace_id")), _id(trace.get("span_id"))
     if not trace_id or not span_id:
         raise ItemError("transaction has no contexts.trace.trace_id/span_id")
-    event_id = (_str(event.get("event_id")) or ctx.envelope.event_id or "").replace("-", "")
+    event_id = _id(event.get("event_id")) or ctx.envelope.event_id or ""
     common = _event_common(event, ctx)
     root_data = dict(_dict(trace.get("data")))
     request = _dict(event.get("request"))
@@ -244,13 +332,13 @@ def _transaction_event(event: dict, ctx: Context, out: Records) -> None:
     root = {
         "trace_id": trace_id,
         "span_id": span_id,
-        "parent_span_id": _str(trace.get("parent_span_id")),
+        "parent_span_id": _id(trace.get("parent_span_id")),
         "segment_id": span_id,
         "is_segment": 1,
         "op": _str(trace.get("op")),
         "description": _str(event.get("transaction")),
-        "start_timestamp": timestamp(event.get("start_timestamp")),
-        "timestamp": timestamp(event.get("timestamp")),
+        "start_timestamp": timestamp(event.get("start_timestamp"), ctx.latest),
+        "timestamp": timestamp(event.get("timestamp"), ctx.latest),
         "status": _str(trace.get("status")),
         **common,
         "tags": _json(event.get("tags")),
@@ -261,8 +349,9 @@ def _transaction_event(event: dict, ctx: Context, out: Records) -> None:
     }
     out.add("spans", root)
     for span in _list(event.get("spans")):
-        if isinstance(span, dict) and span.get("span_id"):
-            out.add("spans", _span_row(span, root, common, "transaction"))
+        row = _span_row(span, root, common, "transaction", ctx.latest) if isinstance(span, dict) else None
+        if row is not None:
+            out.add("spans", row)
     stored = {k: v for k, v in event.items() if k != "spans"}
     out.add(
         "transactions",
@@ -275,7 +364,7 @@ def _transaction_event(event: dict, ctx: Context, out: Records) -> None:
             "start_timestamp": root["start_timestamp"],
             "timestamp": root["timestamp"],
             "project_id": ctx.project_id,
-            "data": orjson.dumps(stored).decode(),
+            "data": _dumps(stored),
         },
     )
 
@@ -313,7 +402,11 @@ def _v2_status(span: dict, attrs: dict) -> str | None:
     return status
 
 
-def _v2_span(span: dict, ctx: Context, infer_ip: bool = False) -> dict:
+def _v2_span(span: dict, ctx: Context, infer_ip: bool = False) -> dict | None:
+    """A streamed span's row, or None for a span without its ids."""
+    trace_id, span_id = _id(span.get("trace_id")), _id(span.get("span_id"))
+    if trace_id is None or span_id is None:
+        return None
     attrs = _attribute_values(span.get("attributes"))
     sdk = ctx.sdk
     user = {
@@ -323,17 +416,16 @@ def _v2_span(span: dict, ctx: Context, infer_ip: bool = False) -> dict:
         "ip_address": attrs.get("user.ip_address") or attrs.get("client.address"),
     }
     is_segment = bool(span.get("is_segment"))
-    span_id = _str(span.get("span_id"))
     return {
-        "trace_id": _str(span.get("trace_id")),
+        "trace_id": trace_id,
         "span_id": span_id,
-        "parent_span_id": _str(span.get("parent_span_id")),
-        "segment_id": _str(attrs.get("sentry.segment.id")) or (span_id if is_segment else None),
+        "parent_span_id": _id(span.get("parent_span_id")),
+        "segment_id": _id(attrs.get("sentry.segment.id")) or (span_id if is_segment else None),
         "is_segment": int(is_segment),
         "op": _str(attrs.get("sentry.op")),
         "description": _str(span.get("name")),
-        "start_timestamp": timestamp(span.get("start_timestamp")),
-        "timestamp": timestamp(span.get("end_timestamp")),
+        "start_timestamp": timestamp(span.get("start_timestamp"), ctx.latest),
+        "timestamp": timestamp(span.get("end_timestamp"), ctx.latest),
         "status": _v2_status(span, attrs),
         "project_id": ctx.project_id,
         "platform": _str(attrs.get("sentry.platform")) or _platform_of(attrs.get("sentry.sdk.name") or sdk.get("name")),
@@ -353,16 +445,18 @@ def _span(item: Item, ctx: Context, out: Records) -> None:
     payload = _load_json(item)
     if "items" not in payload:
         # A v1 standalone span: one span object in the classic shape.
-        if not payload.get("trace_id") or not payload.get("span_id"):
-            raise ItemError("span has no trace_id/span_id")
-        segment = {"trace_id": payload["trace_id"], "span_id": _str(payload.get("segment_id"))}
+        segment = {"trace_id": _id(payload.get("trace_id")), "span_id": _id(payload.get("segment_id"))}
         common = {"project_id": ctx.project_id, **_sdk_columns({}, ctx)}
-        out.add("spans", _span_row(payload, segment, common, "span_v1"))
+        row = _span_row(payload, segment, common, "span_v1", ctx.latest)
+        if row is None or segment["trace_id"] is None:
+            raise ItemError("span has no trace_id/span_id")
+        out.add("spans", row)
         return
     infer_ip = _infers_ip(payload.get("ingest_settings"))
     for span in _list(payload.get("items")):
-        if isinstance(span, dict) and span.get("trace_id") and span.get("span_id"):
-            out.add("spans", _v2_span(span, ctx, infer_ip))
+        row = _v2_span(span, ctx, infer_ip) if isinstance(span, dict) else None
+        if row is not None:
+            out.add("spans", row)
 
 
 # --- logs, sessions, replays, feedback, attachments, client reports --------
@@ -377,11 +471,11 @@ def _log(item: Item, ctx: Context, out: Records) -> None:
         out.add(
             "logs",
             {
-                "trace_id": _str(log.get("trace_id")),
-                "span_id": _str(log.get("span_id") or attrs.get("sentry.trace.parent_span_id")),
-                "timestamp": timestamp(log.get("timestamp")),
+                "trace_id": _id(log.get("trace_id")),
+                "span_id": _id(log.get("span_id") or attrs.get("sentry.trace.parent_span_id")),
+                "timestamp": timestamp(log.get("timestamp"), ctx.latest),
                 "level": _str(log.get("level")),
-                "severity_number": log.get("severity_number") if isinstance(log.get("severity_number"), int) else None,
+                "severity_number": _int(log.get("severity_number")),
                 "body": _str(log.get("body")),
                 "attributes": _json(attrs),
                 "sdk_name": _str(attrs.get("sentry.sdk.name") or sdk.get("name")),
@@ -403,12 +497,12 @@ def _session(item: Item, ctx: Context, out: Records) -> None:
             "sid": _str(session.get("sid")),
             "did": _str(session.get("did")),
             "status": _str(session.get("status")),
-            "errors": session.get("errors") if isinstance(session.get("errors"), int) else None,
-            "started": timestamp(session.get("started")),
-            "timestamp": timestamp(session.get("timestamp")),
+            "errors": _int(session.get("errors")),
+            "started": timestamp(session.get("started"), ctx.latest),
+            "timestamp": timestamp(session.get("timestamp"), ctx.latest),
             "release": _str(attrs.get("release")),
             "environment": _str(attrs.get("environment")),
-            "data": orjson.dumps(session).decode(),
+            "data": _dumps(session),
             "project_id": ctx.project_id,
         },
     )
@@ -424,10 +518,10 @@ def _sessions(item: Item, ctx: Context, out: Records) -> None:
             {
                 "kind": "aggregate",
                 "did": _str(aggregate.get("did")),
-                "started": timestamp(aggregate.get("started")),
+                "started": timestamp(aggregate.get("started"), ctx.latest),
                 "release": _str(attrs.get("release")),
                 "environment": _str(attrs.get("environment")),
-                "data": orjson.dumps(aggregate).decode(),
+                "data": _dumps(aggregate),
                 "project_id": ctx.project_id,
             },
         )
@@ -438,13 +532,13 @@ def _replay_event(item: Item, ctx: Context, out: Records) -> None:
     out.add(
         "replays",
         {
-            "replay_id": _str(replay.get("replay_id") or replay.get("event_id")) or ctx.envelope.event_id,
-            "segment_id": replay.get("segment_id") if isinstance(replay.get("segment_id"), int) else None,
-            "timestamp": timestamp(replay.get("timestamp")),
+            "replay_id": _id(replay.get("replay_id") or replay.get("event_id")) or ctx.envelope.event_id,
+            "segment_id": _int(replay.get("segment_id")),
+            "timestamp": timestamp(replay.get("timestamp"), ctx.latest),
             "trace_ids": _json(replay.get("trace_ids")),
             "urls": _json(replay.get("urls")),
             **_event_common(replay, ctx),
-            "data": orjson.dumps(replay).decode(),
+            "data": _dumps(replay),
         },
     )
 
@@ -461,7 +555,7 @@ def _replay_recording(item: Item, ctx: Context, out: Records) -> None:
         "replay_recordings",
         {
             "replay_id": ctx.envelope.event_id,
-            "segment_id": segment_id if isinstance(segment_id, int) else None,
+            "segment_id": _int(segment_id),
             "kind": item.type,
             "size": len(item.payload),
             "payload": item.payload,
@@ -475,11 +569,11 @@ def _user_report(item: Item, ctx: Context, out: Records) -> None:
         "feedback",
         {
             "kind": "user_report",
-            "event_id": _str(report.get("event_id")),
+            "event_id": _id(report.get("event_id")),
             "name": _str(report.get("name")),
             "email": _str(report.get("email")),
             "message": _str(report.get("comments")),
-            "data": orjson.dumps(report).decode(),
+            "data": _dumps(report),
             "project_id": ctx.project_id,
         },
     )
@@ -493,14 +587,14 @@ def _feedback(item: Item, ctx: Context, out: Records) -> None:
         "feedback",
         {
             "kind": "feedback",
-            "event_id": _str(event.get("event_id")) or ctx.envelope.event_id,
-            "associated_event_id": _str(fb.get("associated_event_id")),
-            "trace_id": _str(_dict(contexts.get("trace")).get("trace_id")),
+            "event_id": _id(event.get("event_id")) or ctx.envelope.event_id,
+            "associated_event_id": _id(fb.get("associated_event_id")),
+            "trace_id": _id(_dict(contexts.get("trace")).get("trace_id")),
             "name": _str(fb.get("name")),
             "email": _str(fb.get("contact_email")),
             "message": _str(fb.get("message")),
-            "timestamp": timestamp(event.get("timestamp")),
-            "data": orjson.dumps(event).decode(),
+            "timestamp": timestamp(event.get("timestamp"), ctx.latest),
+            "data": _dumps(event),
             "project_id": ctx.project_id,
         },
     )
@@ -523,7 +617,7 @@ def _attachment(item: Item, ctx: Context, out: Records) -> None:
 def _client_report(item: Item, ctx: Context, out: Records) -> None:
     report = _load_json(item)
     sdk = ctx.sdk
-    when = timestamp(report.get("timestamp"))
+    when = timestamp(report.get("timestamp"), ctx.latest)
     for kind in ("discarded_events", "rate_limited_events", "filtered_events", "filtered_sampling_events"):
         for entry in _list(report.get(kind)):
             if not isinstance(entry, dict):
@@ -535,7 +629,7 @@ def _client_report(item: Item, ctx: Context, out: Records) -> None:
                     "kind": kind,
                     "reason": _str(entry.get("reason")),
                     "category": _str(entry.get("category")),
-                    "quantity": entry.get("quantity") if isinstance(entry.get("quantity"), int) else None,
+                    "quantity": _int(entry.get("quantity")),
                     "sdk_name": _str(sdk.get("name")),
                     "project_id": ctx.project_id,
                 },
@@ -574,25 +668,62 @@ def _keep_raw(item: Item, ctx: Context, out: Records) -> None:
     )
 
 
-def normalise(envelope: Envelope, project_id: str, client_ip: str | None = None) -> Records:
-    ctx = Context(project_id, envelope, client_ip)
-    out = Records()
+class _Failures:
+    """The failed items of one envelope, bounded (MAX_FAILURES and the byte
+    limits beside it): each keeps a prefix of its payload and its size."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self.kept_bytes = 0
+        self.dropped = 0
+
+    def add(self, index: int, item: Item, reason: str) -> None:
+        if len(self.rows) >= MAX_FAILURES:
+            self.dropped += 1
+            return
+        kept = item.payload[: min(FAILURE_PREFIX, MAX_FAILURE_BYTES - self.kept_bytes)]
+        self.kept_bytes += len(kept)
+        self.rows.append(
+            {"item_index": index, "item_type": item.type, "reason": reason, "payload": kept or None, "size": len(item.payload)}
+        )
+
+    def into(self, out: Records) -> None:
+        if self.dropped:
+            reason = f"{self.dropped} more failed items of this envelope not kept (at most {MAX_FAILURES} are)"
+            self.rows.append({"item_index": None, "item_type": None, "reason": reason, "payload": None, "size": None})
+        if self.rows:
+            out.rows["item_failures"] = self.rows
+
+
+def _admit(item: Item, out: Records, room: int) -> None:
+    """Refuse an item before reading it: over its size limit, or past what
+    one envelope may hold."""
+    limit = ITEM_LIMITS.get(item.type)
+    if limit is not None and len(item.payload) > limit:
+        raise ItemError(f"{item.type} item of {len(item.payload)} bytes exceeds the {limit}-byte limit")
+    if item.type == "attachment" and out.count("attachments") >= MAX_ATTACHMENTS:
+        raise ItemError(f"more than {MAX_ATTACHMENTS} attachments in one envelope")
+    if room <= 0:
+        raise ItemError(f"more than {MAX_ROWS} rows from one envelope")
+
+
+def normalise(envelope: Envelope, project_id: str, client_ip: str | None = None, received_at: float | None = None) -> Records:
+    """The rows of an envelope received at `received_at` (default: now)."""
+    latest = (time.time() if received_at is None else received_at) + FUTURE_SLACK
+    ctx = Context(project_id, envelope, client_ip, latest)
+    out, failures, room = Records(), _Failures(), MAX_ROWS
     for index, item in enumerate(envelope.items):
-        limit = ITEM_LIMITS.get(item.type)
         # Each item lands whole or not at all: its rows join the envelope's
         # only once its handler has finished.
-        item_rows = Records()
+        item_rows = Records(room=room)
         try:
-            if limit is not None and len(item.payload) > limit:
-                raise ItemError(f"{item.type} item of {len(item.payload)} bytes exceeds the {limit}-byte limit")
-            if item.type == "attachment" and out.count("attachments") >= MAX_ATTACHMENTS:
-                raise ItemError(f"more than {MAX_ATTACHMENTS} attachments in one envelope")
+            _admit(item, out, room)
             HANDLERS.get(item.type, _keep_raw)(item, ctx, item_rows)
-            out.extend(item_rows)
         except (ItemError, TypeError, ValueError, AttributeError) as e:
             # A payload of a shape no SDK sends: the item fails, alone.
-            out.add(
-                "item_failures",
-                {"item_index": index, "item_type": item.type, "reason": str(e), "payload": item.payload},
-            )
+            failures.add(index, item, str(e))
+            continue
+        out.extend(item_rows)
+        room = item_rows.room
+    failures.into(out)
     return out

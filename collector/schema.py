@@ -203,7 +203,7 @@ TABLES: dict[str, dict] = {
         "columns": {"type": str, "content_type": str, "size": int, "payload": bytes, "project_id": str, "envelope_id": int},
     },
     "item_failures": {
-        "columns": {"item_index": int, "item_type": str, "reason": str, "payload": bytes, "envelope_id": int},
+        "columns": {"item_index": int, "item_type": str, "reason": str, "payload": bytes, "size": int, "envelope_id": int},
     },
     # Requests answered 4xx: why, so a developer can see what their SDK got wrong.
     "rejections": {
