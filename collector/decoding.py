@@ -39,16 +39,15 @@ def normalise_encoding(value: str | None) -> str:
     return label if label in ("gzip", "deflate", "br", "zstd") else ""
 
 
-def _inflate_zlib(body: bytes, wbits: int, limit: int) -> bytes:
+def _zlib_chunks(body: bytes, wbits: int):
     d = zlib.decompressobj(wbits)
-    # One bounded call: asking for limit + 1 bytes tells "fits" from "too big"
-    # without ever holding more than that.
-    out = d.decompress(body, limit + 1)
-    if len(out) > limit:
-        raise BodyTooLarge(limit)
-    if not d.eof:
-        raise DecodeError("truncated compressed stream")
-    return out
+    data = body
+    while not d.eof:
+        chunk = d.decompress(data, CHUNK)
+        data = d.unconsumed_tail
+        if not chunk and not data:
+            raise DecodeError("truncated compressed stream")
+        yield chunk
 
 
 def _looks_like_zlib(body: bytes) -> bool:
@@ -57,54 +56,74 @@ def _looks_like_zlib(body: bytes) -> bool:
     return len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
 
 
-def _inflate_brotli(body: bytes, limit: int) -> bytes:
+def _deflate_chunks(body: bytes):
+    return _zlib_chunks(body, zlib.MAX_WBITS if _looks_like_zlib(body) else -zlib.MAX_WBITS)
+
+
+def _brotli_chunks(body: bytes):
     d = brotli.Decompressor()
-    out = bytearray()
     view = memoryview(body)
     pos = 0
-    while True:
+    while not d.is_finished():
         if d.can_accept_more_data():
             if pos >= len(body):
-                break
+                raise DecodeError("truncated brotli stream")
             chunk, pos = view[pos : pos + CHUNK], pos + CHUNK
         else:
             chunk = b""
-        out += d.process(chunk, output_buffer_limit=CHUNK)
-        if len(out) > limit:
-            raise BodyTooLarge(limit)
-        if d.is_finished():
-            break
-    if not d.is_finished():
-        raise DecodeError("truncated brotli stream")
-    return bytes(out)
+        yield d.process(chunk, output_buffer_limit=CHUNK)
 
 
-def _inflate_zstd(body: bytes, limit: int) -> bytes:
-    out = bytearray()
+def _zstd_chunks(body: bytes):
     # stream_reader pulls output a chunk at a time, so a frame that claims a
     # huge size is never allocated up front.
     with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body), read_across_frames=True) as reader:
         while chunk := reader.read(CHUNK):
-            out += chunk
-            if len(out) > limit:
-                raise BodyTooLarge(limit)
-    return bytes(out)
+            yield chunk
+
+
+# Each yields the decoded body in pieces of at most CHUNK bytes.
+_CHUNKS = {
+    "gzip": lambda body: _zlib_chunks(body, 16 + zlib.MAX_WBITS),
+    "deflate": _deflate_chunks,
+    "br": _brotli_chunks,
+    "zstd": _zstd_chunks,
+}
+
+
+class Decoder:
+    """Decodes one body in steps, so that the caller can do the first part
+    at once and hand the rest of a large (or hostile) body to another
+    thread. Never holds more than `limit` bytes of output (plus one CHUNK)."""
+
+    def __init__(self, body: bytes, encoding: str, limit: int):
+        self._body = body
+        self._encoding = encoding
+        self._limit = limit
+        self._chunks = _CHUNKS[encoding](body) if encoding else None
+        self._parts: list[bytes] = []
+        self._size = 0
+
+    def run(self, until: int | None = None) -> bytes | None:
+        """Decode on, until `until` bytes are out (or to the end when None):
+        the whole decoded body once it is complete, else None."""
+        if self._chunks is None:
+            if len(self._body) > self._limit:
+                raise BodyTooLarge(self._limit)
+            return self._body
+        try:
+            for chunk in self._chunks:
+                self._parts.append(chunk)
+                self._size += len(chunk)
+                if self._size > self._limit:
+                    raise BodyTooLarge(self._limit)
+                if until is not None and self._size >= until:
+                    return None
+        except (zlib.error, brotli.error, zstandard.ZstdError) as e:
+            raise DecodeError(f"body is not valid {self._encoding}: {e}") from None
+        return b"".join(self._parts)
 
 
 def decode(body: bytes, encoding: str, limit: int) -> bytes:
     """Decode `body` per its (normalised) encoding, at most `limit` bytes out."""
-    try:
-        if encoding == "gzip":
-            return _inflate_zlib(body, 16 + zlib.MAX_WBITS, limit)
-        if encoding == "deflate":
-            wbits = zlib.MAX_WBITS if _looks_like_zlib(body) else -zlib.MAX_WBITS
-            return _inflate_zlib(body, wbits, limit)
-        if encoding == "br":
-            return _inflate_brotli(body, limit)
-        if encoding == "zstd":
-            return _inflate_zstd(body, limit)
-    except (zlib.error, brotli.error, zstandard.ZstdError) as e:
-        raise DecodeError(f"body is not valid {encoding}: {e}") from None
-    if len(body) > limit:
-        raise BodyTooLarge(limit)
-    return body
+    return Decoder(body, encoding, limit).run()
