@@ -13,6 +13,7 @@ import resource
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -225,6 +226,26 @@ def test_serve_caps_connections_below_the_file_limit(tmp_path, monkeypatch):
     lines = [line for line in out.splitlines() if "refusing connections" in line]
     assert len(lines) == 2, lines
     assert re.search(r"\(repeated (\d+) times in the last \d+ s\)", lines[1]).group(1) == str(len(answers) - 1)
+
+
+def test_serve_raises_the_file_limit_and_takes_max_connections_from_env(tmp_path, monkeypatch):
+    def low_soft_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (300, 2000))
+
+    monkeypatch.setenv("COLLECTOR_MAX_CONNECTIONS", "5")
+    c = Collector(tmp_path / "c.db")
+    with monkeypatch.context() as m:
+        m.setattr(subprocess, "Popen", functools.partial(subprocess.Popen, preexec_fn=low_soft_limit))
+        c.start()
+    try:
+        limits = Path(f"/proc/{c.proc.pid}/limits").read_text()
+        assert re.search(r"Max open files\s+2000\s+2000", limits), limits
+        held, answers = asyncio.run(_half_open_flood(c.port, 50))
+        assert (held, len(answers)) == (5, 45)
+        assert b"the collector serves at most 5 at once" in answers[0]
+    finally:
+        out = c.stop()
+    assert "file limit" not in out
 
 
 async def _half_open_flood(port: int, count: int) -> tuple[int, list[bytes]]:
