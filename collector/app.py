@@ -80,5 +80,7 @@ async def _storage(app: web.Application):
     await app[WRITER].close()
 
 
-# aiohttp would otherwise inflate gzip/deflate/br bodies itself, unbounded.
-SERVER_ARGS = {"auto_decompress": False, "access_log": None}
+# aiohttp would otherwise inflate gzip/deflate/br bodies itself, unbounded;
+# and it keeps an idle keep-alive connection for an hour, long enough for a
+# page that opens many to hold the connection cap (connections.py).
+SERVER_ARGS = {"auto_decompress": False, "access_log": None, "keepalive_timeout": 75}
