@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
 import re
 import time
 import uuid
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import orjson
@@ -23,7 +25,7 @@ from aiohttp import web
 
 from . import auth, decoding
 from .envelope import Envelope, EnvelopeError, Item, parse, serialise
-from .normalize import normalise
+from .normalize import fit, normalise, text
 from .writer import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,21 @@ UNAVAILABLE_RETRY_AFTER = 5
 # More items than any SDK sends in one envelope (they batch far fewer); past
 # this the envelope is refused whole rather than filling item_failures.
 MAX_ITEMS = 1000
+# Work that grows with the body runs on the event loop only up to these
+# sizes: a body decodes inline up to 1 MiB of output, and is parsed and
+# normalised inline up to 256 KiB (a 6 KB transaction never leaves the loop).
+# Past that it continues on HEAVY.
+INLINE_DECODE = 1 * MIB
+INLINE_PARSE = 256 * 1024
+# One thread for all large bodies: a stream of bombs or huge envelopes
+# queues behind itself and takes one core, leaving the other to the loop and
+# everyone else. zlib, brotli and zstd let go of the GIL while inflating;
+# parsing does not, but the loop gets the GIL back every 5 ms.
+HEAVY = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-heavy")
+# What a row weighs in memory while its batch waits for the writer (a dict
+# of ~30 columns: 1.1-1.5 KB measured), beside the decoded body its values
+# come from: the write queue's byte limit bounds both.
+ROW_BYTES = 1024
 
 # Every endpoint may sit under a path prefix (a reverse proxy's, or the
 # DSN's), and a trailing slash is optional everywhere.
@@ -79,10 +96,18 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> web.R
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
 
 
+# Control characters (C0, DEL, C1): aiohttp refuses a header holding CR, LF
+# or NUL and drops the connection unanswered.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
 def error_response(status: int, reason: str, headers: dict | None = None) -> web.Response:
+    # The reason may quote a path or header: non-UTF-8 bytes arrive as lone
+    # surrogates, which orjson refuses.
+    reason = text(reason)
     # X-Sentry-Error carries the reason to SDKs that log headers only; it
-    # must be one line of latin-1.
-    header = reason.replace("\n", " ").encode("latin-1", "replace").decode("latin-1")[:500]
+    # must be one line of printable latin-1.
+    header = _CONTROL.sub(" ", reason).encode("latin-1", "replace").decode("latin-1")[:500]
     return json_response({"detail": reason}, status, {"X-Sentry-Error": header, **(headers or {})})
 
 
@@ -111,14 +136,28 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return bytes(buf)
 
 
-def decode_body(request: web.Request, raw: bytes) -> tuple[bytes, str]:
+async def decode_body(request: web.Request, raw: bytes) -> tuple[bytes, str]:
+    """The decoded body: its first MiB inline, the rest (a large body or a
+    bomb) on the HEAVY thread."""
     encoding = decoding.normalise_encoding(request.headers.get("Content-Encoding"))
+    decoder = decoding.Decoder(raw, encoding, MAX_DECOMPRESSED)
     try:
-        return decoding.decode(raw, encoding, MAX_DECOMPRESSED), encoding
+        body = decoder.run(INLINE_DECODE)
+        if body is None:
+            body = await asyncio.get_running_loop().run_in_executor(HEAVY, decoder.run)
     except decoding.BodyTooLarge as e:
         raise Rejected(413, str(e)) from None
     except decoding.DecodeError as e:
         raise Rejected(400, str(e)) from None
+    return body, encoding
+
+
+async def offload(size: int, fn, *args):
+    """fn(*args) for a body of `size` bytes: at once when small, on the
+    HEAVY thread when large."""
+    if size <= INLINE_PARSE:
+        return fn(*args)
+    return await asyncio.get_running_loop().run_in_executor(HEAVY, fn, *args)
 
 
 # --- the handler --------------------------------------------------------------
@@ -171,17 +210,29 @@ class Ingest:
             "reason": reason,
             "user_agent": request.headers.get("User-Agent"),
         }
+        rejection = fit("rejections", rejection)
         try:
             await self.writer.write(Batch(rejection=rejection))
         except (QueueFull, WriterUnavailable, WriteFailed):
             self.stats["unrecorded_rejections"] = self.stats.get("unrecorded_rejections", 0) + 1
         return error_response(status, reason)
 
-    def _batch(self, request, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str, client: str | None = None) -> Batch:
-        records = normalise(envelope, project_id, request.remote)
+    async def _batch(self, request, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str, client: str | None = None) -> Batch:
+        build = functools.partial(self._build, envelope, body, encoding, key, project_id, request.remote, client)
+        return await offload(len(body), build)
+
+    def _build(self, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str, remote, client) -> Batch:
+        """The batch of an envelope: its rows, and its own row fitted to
+        the columns (its header may hold any JSON, its key any bytes)."""
+        records = normalise(envelope, project_id, remote)
         sdk = _sender_sdk(envelope, records, client)
-        return Batch(
-            envelope={
+        try:
+            headers = orjson.dumps(envelope.headers).decode()
+        except orjson.JSONEncodeError as e:
+            raise EnvelopeError(f"invalid envelope header: {e}") from None
+        row = fit(
+            "envelopes",
+            {
                 "project_id": project_id,
                 "public_key": key,
                 "event_id": envelope.event_id,
@@ -190,49 +241,49 @@ class Ingest:
                 "content_encoding": encoding or None,
                 "item_count": len(envelope.items),
                 "item_types": ",".join(item.type for item in envelope.items),
-                "headers": orjson.dumps(envelope.headers).decode(),
+                "headers": headers,
                 **(stored_body(body) if self.keep_bodies else {}),
             },
-            records=records,
-            size=len(body),
         )
+        # What the batch holds while queued: the decoded body's worth of
+        # values, the rows themselves, a raw body kept alongside.
+        size = len(body) + ROW_BYTES * sum(map(len, records.rows.values())) + len(row.get("body") or b"")
+        return Batch(envelope=row, records=records, size=size)
 
     async def _envelope(self, request, params):
         request_auth = auth.from_request(request.headers, request.query)
-        body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
-        envelope = _parse_limited(body)
+        body, encoding = await decode_body(request, await read_body(request, MAX_COMPRESSED))
+        envelope = await offload(len(body), _parse_limited, body)
         key, project_id = auth.resolve(request_auth, envelope.headers.get("dsn"), params["project_id"])
         client = request_auth.client if request_auth else None
-        batch = self._batch(request, envelope, body, encoding, key, project_id, client)
+        batch = await self._batch(request, envelope, body, encoding, key, project_id, client)
         event_id = envelope.event_id
         return batch, json_response({"id": event_id} if event_id else {})
 
     async def _stream(self, request, params):
         # Spotlight posts without auth or DSN: file it under project 1.
-        body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
-        envelope = _parse_limited(body)
+        body, encoding = await decode_body(request, await read_body(request, MAX_COMPRESSED))
+        envelope = await offload(len(body), _parse_limited, body)
         dsn = envelope.headers.get("dsn")
-        key, project_id = auth.resolve(None, dsn, None) if dsn else ("spotlight", "1")
-        return self._batch(request, envelope, body, encoding, key, project_id), json_response({})
+        key, project_id = auth.resolve(None, dsn, None) if isinstance(dsn, str) and dsn else ("spotlight", "1")
+        return await self._batch(request, envelope, body, encoding, key, project_id), json_response({})
 
     async def _store(self, request, params):
         request_auth = _require_auth(request)
-        body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
-        event = _store_payload(body)
-        event_id = str(event.get("event_id") or uuid.uuid4().hex).replace("-", "")
-        event["event_id"] = event_id
-        item_type = "transaction" if event.get("type") == "transaction" else "event"
-        payload = orjson.dumps(event)
-        envelope = Envelope({"event_id": event_id}, [Item({"type": item_type}, payload)])
+        body, encoding = await decode_body(request, await read_body(request, MAX_COMPRESSED))
+        event_id, item = await offload(len(body), _store_item, body)
+        envelope = Envelope({"event_id": event_id}, [item])
+        payload = item.payload
         project_id = params.get("project_id") or "1"
-        batch = self._batch(request, envelope, payload, encoding, request_auth.public_key, project_id)
+        batch = await self._batch(request, envelope, payload, encoding, request_auth.public_key, project_id)
         return batch, json_response({"id": event_id})
 
     async def _security(self, request, params):
         request_auth = _require_auth(request)
-        body, encoding = decode_body(request, await read_body(request, MAX_COMPRESSED))
+        body, encoding = await decode_body(request, await read_body(request, MAX_COMPRESSED))
         envelope = Envelope({}, [Item({"type": "security", "content_type": request.content_type}, body)])
-        return self._batch(request, envelope, body, encoding, request_auth.public_key, params["project_id"]), json_response({})
+        batch = await self._batch(request, envelope, body, encoding, request_auth.public_key, params["project_id"])
+        return batch, json_response({})
 
     async def _minidump(self, request, params):
         request_auth = _require_auth(request)
@@ -244,7 +295,7 @@ class Ingest:
         event["event_id"] = event_id
         items.insert(0, Item({"type": "event"}, orjson.dumps(event)))
         envelope = Envelope({"event_id": event_id}, items)
-        batch = self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
+        batch = await self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
         return batch, web.Response(text=event_id)
 
     async def _attachments(self, request, params):
@@ -252,7 +303,7 @@ class Ingest:
         event_id = params["event_id"].replace("-", "")
         items, _ = await _multipart_items(request)
         envelope = Envelope({"event_id": event_id}, items)
-        batch = self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
+        batch = await self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
         return batch, json_response({})
 
 
@@ -275,7 +326,7 @@ def _sender_sdk(envelope: Envelope, records, client: str | None) -> dict:
     the Python SDK names itself only inside events and in its auth client
     string (`sentry.python/2.75.0`)."""
     sdk = envelope.headers.get("sdk")
-    if isinstance(sdk, dict) and sdk.get("name"):
+    if isinstance(sdk, dict) and isinstance(sdk.get("name"), str) and sdk["name"]:
         return sdk
     for rows in records.rows.values():
         for row in rows:
@@ -300,6 +351,20 @@ def _require_auth(request: web.Request) -> auth.Auth:
     if found is None:
         raise auth.AuthError(401, "missing authentication: send X-Sentry-Auth or ?sentry_key=…")
     return found
+
+
+def _store_item(body: bytes) -> tuple[str, Item]:
+    """The event id and the item of a store request's event."""
+    event = _store_payload(body)
+    given = event.get("event_id")
+    event_id = given.replace("-", "").lower() if isinstance(given, str) and given else uuid.uuid4().hex
+    event["event_id"] = event_id
+    item_type = "transaction" if event.get("type") == "transaction" else "event"
+    try:
+        return event_id, Item({"type": item_type}, orjson.dumps(event))
+    except orjson.JSONEncodeError as e:
+        # Nested deeper than orjson writes (254 levels; it reads 1,023).
+        raise Rejected(400, f"invalid event JSON: {e}") from None
 
 
 def _store_payload(body: bytes) -> dict:
@@ -336,12 +401,9 @@ async def _multipart_items(request: web.Request) -> tuple[list[Item], dict | Non
     for name, value in form.items():
         if isinstance(value, web.FileField):
             kind = "event.minidump" if name == "upload_file_minidump" else "event.attachment"
-            items.append(
-                Item(
-                    {"type": "attachment", "filename": value.filename, "content_type": value.content_type, "attachment_type": kind},
-                    value.file.read(),
-                )
-            )
+            # Names and types come from the request as aiohttp decoded them.
+            headers = {"filename": text(value.filename), "content_type": text(value.content_type)}
+            items.append(Item({"type": "attachment", **headers, "attachment_type": kind}, value.file.read()))
         elif name == "sentry":
             try:
                 parsed = orjson.loads(value)

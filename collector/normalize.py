@@ -719,8 +719,9 @@ def normalise(envelope: Envelope, project_id: str, client_ip: str | None = None,
         try:
             _admit(item, out, room)
             HANDLERS.get(item.type, _keep_raw)(item, ctx, item_rows)
-        except (ItemError, TypeError, ValueError, AttributeError) as e:
-            # A payload of a shape no SDK sends: the item fails, alone.
+        except (ItemError, TypeError, ValueError, AttributeError, RecursionError) as e:
+            # A payload of a shape no SDK sends (or nested past what repr()
+            # can walk): the item fails, alone.
             failures.add(index, item, str(e))
             continue
         out.extend(item_rows)
