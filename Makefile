@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8969
 DB ?= collector.db
 
-.PHONY: run test install test-deps chromium bench screenshot clean
+.PHONY: run test install test-deps chromium bench bench-attacks screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ test: test-deps
 # 10k and 1M spans; prints PASS/FAIL per target, writes bench-results/latest.json.
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# What small hostile requests cost other clients (issue 11): brotli bombs,
+# a 360,000-span envelope, over-limit items; loopback only, about a minute.
+bench-attacks: install
+	$(BIN)/python bench/attacks.py
 
 # README's screenshot: a real stitched trace from the end-to-end test.
 screenshot: test-deps
