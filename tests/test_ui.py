@@ -210,3 +210,33 @@ def test_error_page_from_the_real_python_sdk(collector, page):
     page.click("#trace-link")
     page.wait_for_selector("body[data-waterfall=ready]")
     assert "/boom" in page.inner_text("#details")
+
+
+def test_a_trace_with_poisoned_rows_still_draws(tmp_path, page):
+    """Rows as an older version may have stored them: the waterfall draws
+    every span and opens each one's details without a script error."""
+    from conftest import Collector
+    from test_poisoned_pages import healthy_rows, _ids, write_rows
+
+    rows = healthy_rows(_ids(1, 0))
+    segment, child = rows["spans"]
+    poison = [
+        {"start_timestamp": 1.7e12}, {"timestamp": None, "start_timestamp": "soon"}, {"data": "[1, 2]", "tags": '[["a", "b", "c"]]'},
+        {"description": b"\xff blob", "op": 5}, {"dsc": '"x"', "status": 7}, {"data": '{"url.full": 5, "url": ["x"]}', "op": "http.client"},
+        {"timestamp": float("inf"), "data": "{bad json"}, {"parent_span_id": child["span_id"], "description": "<img src=x onerror=alert(1)>"},
+    ]
+    spans = [segment, child] + [{**child, "span_id": f"7{i:015x}", **p} for i, p in enumerate(poison)]
+    write_rows(tmp_path / "old.db", {**{t: rows[t] for t in ("traces", "events", "logs")}, "spans": spans})
+    collector = Collector(tmp_path / "old.db").start()
+    try:
+        page.goto(f"{collector.url}/traces/{segment['trace_id']}")
+        page.wait_for_selector("body[data-waterfall=ready]")
+        shown = page.eval_on_selector_all("#rows .row", "els => els.map(e => e.dataset.spanId)")
+        assert len(shown) == len(spans)
+        for span_id in shown:
+            page.click(f"#span-{span_id} .name")
+            assert not page.is_hidden("#details")
+        assert page.evaluate("document.querySelectorAll('img').length") == 0
+        assert page.errors == []
+    finally:
+        collector.stop()
