@@ -217,11 +217,15 @@ class Ingest:
             self.stats["unrecorded_rejections"] = self.stats.get("unrecorded_rejections", 0) + 1
         return error_response(status, reason)
 
-    async def _batch(self, request, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str, client: str | None = None) -> Batch:
+    async def _batch(
+        self, request, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str, client: str | None = None
+    ) -> Batch:
         build = functools.partial(self._build, envelope, body, encoding, key, project_id, request.remote, client)
         return await offload(len(body), build)
 
-    def _build(self, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str, remote, client) -> Batch:
+    def _build(
+        self, envelope: Envelope, body: bytes, encoding: str, key: str, project_id: str, remote: str | None, client: str | None
+    ) -> Batch:
         """The batch of an envelope: its rows, and its own row fitted to
         the columns (its header may hold any JSON, its key any bytes)."""
         records = normalise(envelope, project_id, remote)
@@ -293,9 +297,10 @@ class Ingest:
             raise Rejected(400, "missing minidump: send the file in the form field upload_file_minidump")
         event = event or {"level": "fatal", "platform": "native", "exception": {"values": [{"type": "Minidump", "value": "native crash"}]}}
         event["event_id"] = event_id
-        items.insert(0, Item({"type": "event"}, orjson.dumps(event)))
+        items.insert(0, _event_item(event, "event"))
         envelope = Envelope({"event_id": event_id}, items)
-        batch = await self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
+        body = serialise(envelope)
+        batch = await self._batch(request, envelope, body, "", request_auth.public_key, params["project_id"])
         return batch, web.Response(text=event_id)
 
     async def _attachments(self, request, params):
@@ -303,7 +308,8 @@ class Ingest:
         event_id = params["event_id"].replace("-", "")
         items, _ = await _multipart_items(request)
         envelope = Envelope({"event_id": event_id}, items)
-        batch = await self._batch(request, envelope, serialise(envelope), "", request_auth.public_key, params["project_id"])
+        body = serialise(envelope)
+        batch = await self._batch(request, envelope, body, "", request_auth.public_key, params["project_id"])
         return batch, json_response({})
 
 
@@ -359,9 +365,12 @@ def _store_item(body: bytes) -> tuple[str, Item]:
     given = event.get("event_id")
     event_id = given.replace("-", "").lower() if isinstance(given, str) and given else uuid.uuid4().hex
     event["event_id"] = event_id
-    item_type = "transaction" if event.get("type") == "transaction" else "event"
+    return event_id, _event_item(event, "transaction" if event.get("type") == "transaction" else "event")
+
+
+def _event_item(event: dict, item_type: str) -> Item:
     try:
-        return event_id, Item({"type": item_type}, orjson.dumps(event))
+        return Item({"type": item_type}, orjson.dumps(event))
     except orjson.JSONEncodeError as e:
         # Nested deeper than orjson writes (254 levels; it reads 1,023).
         raise Rejected(400, f"invalid event JSON: {e}") from None

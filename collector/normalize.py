@@ -683,9 +683,8 @@ class _Failures:
             return
         kept = item.payload[: min(FAILURE_PREFIX, MAX_FAILURE_BYTES - self.kept_bytes)]
         self.kept_bytes += len(kept)
-        self.rows.append(
-            {"item_index": index, "item_type": item.type, "reason": reason, "payload": kept or None, "size": len(item.payload)}
-        )
+        size = len(item.payload)
+        self.rows.append({"item_index": index, "item_type": item.type, "reason": reason, "payload": kept or None, "size": size})
 
     def into(self, out: Records) -> None:
         if self.dropped:
@@ -707,7 +706,9 @@ def _admit(item: Item, out: Records, room: int) -> None:
         raise ItemError(f"more than {MAX_ROWS} rows from one envelope")
 
 
-def normalise(envelope: Envelope, project_id: str, client_ip: str | None = None, received_at: float | None = None) -> Records:
+def normalise(
+    envelope: Envelope, project_id: str, client_ip: str | None = None, received_at: float | None = None
+) -> Records:
     """The rows of an envelope received at `received_at` (default: now)."""
     latest = (time.time() if received_at is None else received_at) + FUTURE_SLACK
     ctx = Context(project_id, envelope, client_ip, latest)
