@@ -78,7 +78,7 @@ async def bomber(server: run.Server, bomb: bytes, stop: asyncio.Event, sent: lis
     conn.close()
 
 
-async def bomb_case(server: run.Server) -> dict:
+async def bomb_case(server: run.Server, _db: Path) -> dict:
     alone = await steady_client(server, BOMB_SECONDS / 2)
     bomb = brotli.compress(b"\0" * (200 * MIB + 1024), quality=5)
     stop, sent = asyncio.Event(), []
@@ -129,7 +129,8 @@ async def flood_case(server: run.Server, db: Path) -> dict:
     await asyncio.sleep(1.0)  # let the server settle before the idle sample
     idle = server.rss_mb()
     stop, peak, waits = asyncio.Event(), [idle], []
-    tasks = [asyncio.create_task(sample_memory(server, stop, peak)), asyncio.create_task(ping_client(server, stop, waits))]
+    tasks = [asyncio.create_task(sample_memory(server, stop, peak)),
+             asyncio.create_task(ping_client(server, stop, waits))]
     await asyncio.sleep(0.5)
     start = time.perf_counter()
     status, _, answer = await asyncio.wait_for(run.Connection(server.port).send(request(body, "gzip")), REQUEST_TIMEOUT)
@@ -162,7 +163,8 @@ async def failures_case(server: run.Server, db: Path) -> dict:
     with sqlite3.connect(db) as conn:
         rows, stored = conn.execute("SELECT count(*), coalesce(sum(length(payload)), 0) FROM item_failures").fetchone()
     after = db.stat().st_size + Path(f"{db}-wal").stat().st_size
-    return {"gzip_bytes": len(body), "status": status, "failure_rows": rows, "failure_payload_mb": round(stored / MIB, 2),
+    return {"gzip_bytes": len(body), "status": status, "failure_rows": rows,
+            "failure_payload_mb": round(stored / MIB, 2),
             "file_growth_mb": round((after - before) / MIB, 2)}
 
 
@@ -170,13 +172,15 @@ async def main() -> None:
     print(f"collector under test: {ROOT / 'collector'}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         results = {}
-        for name, case in [("brotli_bombs", bomb_case), ("span_flood", flood_case), ("over_limit_failures", failures_case)]:
+        cases = [("brotli_bombs", bomb_case), ("span_flood", flood_case), ("over_limit_failures", failures_case)]
+        for name, case in cases:
             # A fresh collector and file per case: one case's leftovers must
             # not weigh on the next.
             db = Path(tmp) / f"{name}.db"
             with run.running_collector(db) as server:
-                results[name] = await (case(server) if name == "brotli_bombs" else case(server, db))
-            print(f"{name}: {orjson.dumps(results[name], option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()}", flush=True)
+                results[name] = await case(server, db)
+            shown = orjson.dumps(results[name], option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+            print(f"{name}: {shown}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import sqlite3
 import sys
 
+import aiohttp
 import orjson
 import pytest
 
@@ -26,14 +28,16 @@ def event(event_id: str, **extra) -> tuple[dict, bytes]:
     return {"type": "event"}, orjson.dumps({"event_id": event_id, "message": "valid", **extra})
 
 
+RECORDING = b'{"segment_id":%d}\n\x00' % HUGE
+# name: (item header, payload, the table its row goes to)
 POISONED = {
-    "log severity_number": ({"type": "log"}, {"items": [{"timestamp": 1.7e9, "body": "x", "severity_number": HUGE}]}, "logs"),
+    "log severity_number": ({"type": "log"}, {"items": [{"body": "x", "severity_number": HUGE}]}, "logs"),
     "session errors": ({"type": "session"}, {"sid": "s", "status": "ok", "errors": HUGE}, "sessions"),
     "replay segment_id": ({"type": "replay_event"}, {"replay_id": "r" * 32, "segment_id": HUGE}, "replays"),
-    "client report quantity": (
-        {"type": "client_report"}, {"discarded_events": [{"reason": "r", "category": "error", "quantity": HUGE}]}, "client_reports"),
-    "replay_recording header": ({"type": "replay_recording", "length": 37}, b'{"segment_id":%d}\n\x00' % HUGE, "replay_recordings"),
-    "span timestamp in ms": ({"type": "span"}, {"trace_id": "a" * 32, "span_id": "b" * 16, "start_timestamp": 1.7e12}, "spans"),
+    "client report quantity": ({"type": "client_report"}, {"discarded_events": [{"quantity": HUGE}]}, "client_reports"),
+    "replay_recording header": ({"type": "replay_recording", "length": len(RECORDING)}, RECORDING, "replay_recordings"),
+    "span timestamp in ms": ({"type": "span"}, {"trace_id": "a" * 32, "span_id": "b" * 16, "start_timestamp": 1.7e12},
+                             "spans"),
 }
 
 
@@ -45,7 +49,8 @@ def query(client, sql: str, *args):
 @pytest.mark.parametrize("name", POISONED)
 async def test_a_huge_int_never_sinks_the_envelopes_written_with_it(client, name):
     item_header, payload, table = POISONED[name]
-    poisoned = envelope((item_header, payload if isinstance(payload, bytes) else orjson.dumps(payload)), header={"event_id": "f" * 32})
+    payload = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+    poisoned = envelope((item_header, payload), header={"event_id": "f" * 32})
     valid = [envelope(event(f"{i:032x}"), header={"event_id": f"{i:032x}"}) for i in range(30)]
     # Posted together, so the writer takes them as one group.
     bodies = valid[:15] + [poisoned] + valid[15:]
@@ -88,12 +93,24 @@ async def test_envelope_header_deeper_than_can_be_stored_is_a_400(client):
     assert r.status == 400 and "invalid envelope header" in (await r.json())["detail"]
 
 
+async def test_store_and_minidump_events_deeper_than_can_be_stored_are_a_400(client):
+    deep = "[" * 300 + "]" * 300
+    r = await post(client, f'{{"message":"m","extra":{deep}}}'.encode(), path="/api/1/store/")
+    assert r.status == 400 and "invalid event JSON" in (await r.json())["detail"]
+    form = aiohttp.FormData()
+    form.add_field("upload_file_minidump", io.BytesIO(b"MDMP"), filename="crash.dmp")
+    form.add_field("sentry", f'{{"extra":{deep}}}')
+    r = await client.post("/api/1/minidump/?sentry_key=k", data=form)
+    assert r.status == 400 and "invalid event JSON" in (await r.json())["detail"]
+
+
 async def test_upper_case_ids_are_found_by_their_lower_case_form(client):
     event_id = "9EC79C33-EC99-42AB-8353-589FCB2E04DC"
     error = {"event_id": event_id, "message": "boom", "contexts": {"trace": {"trace_id": TRACE, "span_id": SPAN}}}
-    transaction = {"type": "transaction", "event_id": "A" * 32, "transaction": "/x", "start_timestamp": 1.7e9, "timestamp": 1.7e9 + 1,
+    transaction = {"type": "transaction", "event_id": "A" * 32, "transaction": "/x",
+                   "start_timestamp": 1.7e9, "timestamp": 1.7e9 + 1,
                    "contexts": {"trace": {"trace_id": TRACE, "span_id": "C" * 16, "parent_span_id": SPAN}},
-                   "spans": [{"span_id": "D" * 16, "parent_span_id": "C" * 16, "start_timestamp": 1.7e9, "timestamp": 1.7e9}]}
+                   "spans": [{"span_id": "D" * 16, "parent_span_id": "C" * 16, "start_timestamp": 1.7e9}]}
     body = envelope(({"type": "event"}, orjson.dumps(error)), ({"type": "transaction"}, orjson.dumps(transaction)),
                     header={"event_id": event_id})
     r = await post(client, body)
@@ -156,8 +173,9 @@ async def test_header_bytes_that_are_not_utf8_are_stored_not_fatal(client):
 def span_items(items: int, spans: int) -> bytes:
     parts = [b"{}"]
     for item in range(items):
-        payload = orjson.dumps({"version": 2, "items": [{"trace_id": "a" * 32, "span_id": f"{item:08x}{i:08x}", "name": "s",
-                                                         "start_timestamp": 1.7e9, "end_timestamp": 1.7e9} for i in range(spans)]})
+        batch = [{"trace_id": "a" * 32, "span_id": f"{item:08x}{i:08x}", "name": "s", "start_timestamp": 1.7e9,
+                  "end_timestamp": 1.7e9} for i in range(spans)]
+        payload = orjson.dumps({"version": 2, "items": batch})
         parts += [orjson.dumps({"type": "span", "length": len(payload)}), payload]
     return b"\n".join(parts) + b"\n"
 

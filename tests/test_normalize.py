@@ -36,54 +36,67 @@ def span(i: int) -> dict:
             "tags": {"db": "pg"}, "data": {"db.system": "postgresql", "rows": 3}}
 
 
+FRAME = {"filename": "app.py", "function": "pay", "lineno": 3, "in_app": True, "vars": {"cart": {"n": 3}},
+         "pre_context": ["a"]}
+V2_SPAN = {
+    "trace_id": TRACE, "span_id": SPAN, "parent_span_id": None, "name": "/checkout", "is_segment": True,
+    "status": "error", "start_timestamp": NOW - 3, "end_timestamp": NOW,
+    "attributes": {
+        "sentry.op": attr("pageload"), "sentry.segment.id": attr(SPAN), "user.email": attr("ada@example.com"),
+        "sentry.status.message": attr("internal_error"), "sentry.release": attr("web@1"), "lcp": attr(1.5),
+    },
+}
+LOG = {
+    "timestamp": NOW, "trace_id": TRACE, "level": "warn", "body": "low stock", "severity_number": 13,
+    "attributes": {"sentry.sdk.name": attr("sentry.javascript.node"), "sentry.trace.parent_span_id": attr(SPAN),
+                   "sentry.environment": attr("test")},
+}
+FEEDBACK = {"message": "broken", "contact_email": "ada@example.com", "name": "Ada",
+            "associated_event_id": EVENT.upper()}
+
 # (item type, payload): shaped as sentry-python and the JS SDKs send them.
 PAYLOADS = [
     ("event", {
         "event_id": EVENT, "timestamp": NOW, "platform": "python", "level": "error", "transaction": "/api/orders",
-        "release": "shop@1.2.3", "environment": "test", "sdk": {"name": "sentry.python", "version": "2.75.0"}, "user": USER,
+        "release": "shop@1.2.3", "environment": "test", "sdk": {"name": "sentry.python", "version": "2.75.0"},
+        "user": USER, "tags": {"region": "eu"}, "fingerprint": ["{{ default }}"],
         "exception": {"values": [{"type": "RuntimeError", "value": "declined", "mechanism": {"handled": False},
-                                  "stacktrace": {"frames": [{"filename": "app.py", "function": "pay", "lineno": 3, "in_app": True,
-                                                             "vars": {"cart": {"n": 3}}, "pre_context": ["a"]}]}}]},
+                                  "stacktrace": {"frames": [FRAME]}}]},
         "breadcrumbs": {"values": [{"timestamp": NOW - 1, "message": "GET /cart"}]},
-        "contexts": {"trace": {"trace_id": TRACE, "span_id": SPAN}}, "tags": {"region": "eu"}, "fingerprint": ["{{ default }}"],
+        "contexts": {"trace": {"trace_id": TRACE, "span_id": SPAN}},
         "request": {"url": "http://localhost/api", "method": "POST", "headers": {"host": "localhost"}},
     }),
     ("transaction", {
-        "type": "transaction", "event_id": EVENT, "transaction": "/api/orders", "start_timestamp": NOW - 2, "timestamp": NOW,
-        "platform": "python", "sdk": {"name": "sentry.python.fastapi", "version": "2.75.0"}, "user": USER,
+        "type": "transaction", "event_id": EVENT, "transaction": "/api/orders", "start_timestamp": NOW - 2,
+        "timestamp": NOW, "platform": "python", "sdk": {"name": "sentry.python.fastapi", "version": "2.75.0"},
+        "user": USER, "request": {"url": "http://localhost/api", "method": "GET"}, "tags": {"a": "b"},
         "contexts": {"trace": {"trace_id": TRACE, "span_id": SPAN, "parent_span_id": "a" * 16, "op": "http.server",
                                "status": "ok", "data": {"thread.name": "main"}}},
-        "request": {"url": "http://localhost/api", "method": "GET"}, "tags": {"a": "b"}, "spans": [span(1), span(2)],
-        "measurements": {"lcp": {"value": 1.5, "unit": "millisecond"}},
+        "spans": [span(1), span(2)], "measurements": {"lcp": {"value": 1.5, "unit": "millisecond"}},
     }),
-    ("span", {"version": 2, "ingest_settings": {"infer_ip": "auto"}, "items": [{
-        "trace_id": TRACE, "span_id": SPAN, "parent_span_id": None, "name": "/checkout", "is_segment": True, "status": "error",
-        "start_timestamp": NOW - 3, "end_timestamp": NOW,
-        "attributes": {"sentry.op": attr("pageload"), "sentry.segment.id": attr(SPAN), "user.email": attr("ada@example.com"),
-                       "sentry.status.message": attr("internal_error"), "sentry.release": attr("web@1"), "lcp": attr(1.5)},
-    }]}),
+    ("span", {"version": 2, "ingest_settings": {"infer_ip": "auto"}, "items": [V2_SPAN]}),
     ("span", {"trace_id": TRACE, "span_id": SPAN, "segment_id": SPAN, "op": "ui.load", "description": "x",
               "start_timestamp": NOW - 1, "timestamp": NOW, "data": {"a": 1}}),
-    ("log", {"items": [{"timestamp": NOW, "trace_id": TRACE, "level": "warn", "body": "low stock", "severity_number": 13,
-                        "attributes": {"sentry.sdk.name": attr("sentry.javascript.node"), "sentry.trace.parent_span_id": attr(SPAN),
-                                       "sentry.environment": attr("test")}}]}),
-    ("session", {"sid": "7c7b6a5e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "did": "42", "init": True, "started": "2025-10-09T08:53:20Z",
-                 "timestamp": NOW, "status": "exited", "errors": 0, "duration": 1.5,
+    ("log", {"items": [LOG]}),
+    ("session", {"sid": "7c7b6a5e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "did": "42", "init": True, "status": "exited",
+                 "started": "2025-10-09T08:53:20Z", "timestamp": NOW, "errors": 0, "duration": 1.5,
                  "attrs": {"release": "shop@1.2.3", "environment": "test"}}),
     ("sessions", {"aggregates": [{"started": "2025-10-09T08:53:00Z", "exited": 3, "errored": 1, "did": "42"}],
                   "attrs": {"release": "shop@1.2.3", "environment": "test"}}),
     ("replay_event", {"type": "replay_event", "replay_id": EVENT, "segment_id": 0, "timestamp": NOW,
-                      "replay_start_timestamp": NOW - 5, "urls": ["http://localhost/"], "trace_ids": [TRACE], "error_ids": [],
-                      "platform": "javascript", "sdk": SDK, "user": USER, "contexts": {"browser": {"name": "Chrome"}}}),
+                      "replay_start_timestamp": NOW - 5, "urls": ["http://localhost/"], "trace_ids": [TRACE],
+                      "error_ids": [], "platform": "javascript", "sdk": SDK, "user": USER,
+                      "contexts": {"browser": {"name": "Chrome"}}}),
     ("user_report", {"event_id": EVENT, "name": "Ada", "email": "ada@example.com", "comments": "it broke"}),
     ("feedback", {"event_id": EVENT, "timestamp": NOW, "platform": "javascript",
-                  "contexts": {"feedback": {"message": "broken", "contact_email": "ada@example.com", "name": "Ada",
-                                            "associated_event_id": EVENT.upper()}, "trace": {"trace_id": TRACE, "span_id": SPAN}}}),
-    ("client_report", {"timestamp": NOW, "discarded_events": [{"reason": "queue_overflow", "category": "error", "quantity": 2}]}),
+                  "contexts": {"feedback": FEEDBACK, "trace": {"trace_id": TRACE, "span_id": SPAN}}}),
+    ("client_report", {"timestamp": NOW,
+                       "discarded_events": [{"reason": "queue_overflow", "category": "error", "quantity": 2}]}),
     ("check_in", {"check_in_id": EVENT, "monitor_slug": "nightly", "status": "ok"}),
 ]
 RAW_ITEMS = [
-    ({"type": "attachment", "filename": "log.txt", "content_type": "text/plain", "attachment_type": "event.attachment"}, b"hello"),
+    ({"type": "attachment", "filename": "log.txt", "content_type": "text/plain", "attachment_type": "event.attachment"},
+     b"hello"),
     ({"type": "replay_recording"}, b'{"segment_id":0}\n\x78\x9c\x03\x00\x00\x00\x00\x01'),
 ]
 ENVELOPE_HEADER = {"event_id": EVENT, "sent_at": "2025-10-09T08:53:21Z", "sdk": SDK,
@@ -94,12 +107,15 @@ ENVELOPE_HEADER = {"event_id": EVENT, "sent_at": "2025-10-09T08:53:21Z", "sdk": 
 scalars = st.one_of(
     st.none(), st.booleans(), st.text(max_size=40),
     st.integers(-(2**70), 2**70), st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, -(2**63), -(2**63) - 1, 0, -1]),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1.7e12, 1e308, -1e308, 253402300800.0, NOW + 2 * 86400]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1.7e12, 1e308, -1e308, 253402300800.0, NOW + 2 * 86400]),
     st.sampled_from([TRACE.upper(), SPAN.upper(), "9EC79C33-EC99-42AB-8353-589FCB2E04DC", "10000-01-01T00:00:00Z",
                      "0001-01-01T00:00:00", "2025-10-09T08:53:20+14:00", "NaN", "{{auto}}", "\x00\r\n"]),
 )
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                           max_leaves=12)
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 class Deep:
@@ -188,7 +204,8 @@ def store(db, rows: dict) -> None:
     try:
         for table, table_rows in rows.items():
             for row in table_rows:
-                db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+                sql = f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+                db.execute(sql, list(row.values()))
     finally:
         db.rollback()
 
@@ -211,7 +228,9 @@ def test_any_value_anywhere_normalises_to_rows_that_fit(db, envelope):
 def test_every_float_column_is_a_time():
     # fit() and the rule beside normalize.EARLIEST treat every float as a time.
     floats = {c for spec in schema.TABLES.values() for c, kind in spec["columns"].items() if kind is float}
-    assert floats <= {"timestamp", "start_timestamp", "end_timestamp", "root_start_timestamp", "received_at", "started", "last_seen"}
+    times = {"timestamp", "start_timestamp", "end_timestamp", "root_start_timestamp", "received_at", "started",
+             "last_seen"}
+    assert floats <= times
 
 
 def rows_of(item_type: str, payload, header=None) -> dict:
@@ -223,10 +242,10 @@ def rows_of(item_type: str, payload, header=None) -> dict:
 @pytest.mark.parametrize(
     "item_type, payload, table, column",
     [
-        ("log", lambda v: {"items": [{"timestamp": NOW, "body": "x", "severity_number": v}]}, "logs", "severity_number"),
+        ("log", lambda v: {"items": [{"body": "x", "severity_number": v}]}, "logs", "severity_number"),
         ("session", lambda v: {"sid": "s", "errors": v}, "sessions", "errors"),
         ("replay_event", lambda v: {"replay_id": EVENT, "segment_id": v}, "replays", "segment_id"),
-        ("client_report", lambda v: {"discarded_events": [{"reason": "r", "category": "error", "quantity": v}]}, "client_reports", "quantity"),
+        ("client_report", lambda v: {"discarded_events": [{"quantity": v}]}, "client_reports", "quantity"),
     ],
 )
 def test_integer_columns_take_only_int64_integers(item_type, payload, table, column, value):
@@ -235,7 +254,8 @@ def test_integer_columns_take_only_int64_integers(item_type, payload, table, col
 
 
 def test_replay_recording_header_segment_id_past_int64_is_dropped():
-    envelope = Envelope({"event_id": EVENT}, [Item({"type": "replay_recording"}, b'{"segment_id":18446744073709551615}\n\x00')])
+    item = Item({"type": "replay_recording"}, b'{"segment_id":18446744073709551615}\n\x00')
+    envelope = Envelope({"event_id": EVENT}, [item])
     (row,) = normalise(envelope, "1", received_at=NOW).rows["replay_recordings"]
     assert row["segment_id"] is None
 
@@ -267,11 +287,14 @@ def test_times_are_seconds_between_the_epoch_and_a_day_ahead(value, stored):
 def test_ids_are_lower_case_without_dashes():
     upper = {**dict(PAYLOADS)["transaction"], "event_id": "9EC79C33-EC99-42AB-8353-589FCB2E04DC",
              "contexts": {"trace": {"trace_id": TRACE.upper(), "span_id": SPAN.upper(), "parent_span_id": "A" * 16}},
-             "spans": [{**span(1), "span_id": "ABCDEF0123456789", "parent_span_id": SPAN.upper(), "trace_id": TRACE.upper()}]}
+             "spans": [{**span(1), "span_id": "ABCDEF01234567", "parent_span_id": SPAN.upper(),
+                        "trace_id": TRACE.upper()}]}
     rows = rows_of("transaction", upper)
     root, child = rows["spans"]
-    assert (root["trace_id"], root["span_id"], root["parent_span_id"], root["event_id"]) == (TRACE, SPAN, "a" * 16, EVENT)
-    assert (child["trace_id"], child["span_id"], child["parent_span_id"], child["segment_id"]) == (TRACE, "abcdef0123456789", SPAN, SPAN)
+    ids = (root["trace_id"], root["span_id"], root["parent_span_id"], root["event_id"])
+    assert ids == (TRACE, SPAN, "a" * 16, EVENT)
+    ids = (child["trace_id"], child["span_id"], child["parent_span_id"], child["segment_id"])
+    assert ids == (TRACE, "abcdef01234567", SPAN, SPAN)
     assert rows["transactions"][0]["event_id"] == EVENT and rows["transactions"][0]["trace_id"] == TRACE
 
 
@@ -303,7 +326,8 @@ def test_json_deeper_than_orjson_writes_fails_the_item_alone():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("fingerprint", "[{nest}]"), ("exception", '[{{"type":{nest}}}]'), ("exception", '[{{"type":"E","value":{nest}}}]')],
+    [("fingerprint", "[{nest}]"), ("exception", '[{{"type":{nest}}}]'),
+     ("exception", '[{{"type":"E","value":{nest}}}]')],
 )
 def test_values_nested_past_what_repr_walks_fail_the_item_alone(field, value):
     # Grouping turns these into text; 1,000 levels exhaust Python's recursion.
