@@ -70,6 +70,8 @@ def as_int(value) -> int | None:
 
 def as_timestamp(value) -> float | None:
     """Seconds since the epoch that a date can be made of, else None."""
+    if value.__class__ is float:  # the common case; NaN and infinities fail the test
+        return value if 0.0 <= value <= MAX_TIMESTAMP else None
     number = as_number(value)
     return number if number is not None and 0 <= number <= MAX_TIMESTAMP else None
 
@@ -78,7 +80,7 @@ def loads(text):
     """Stored JSON text (or a blob of it) parsed; None when it is not JSON."""
     if text is None:
         return None
-    if not isinstance(text, (str, bytes, bytearray, memoryview)):
+    if text.__class__ is not str and not isinstance(text, (bytes, bytearray, memoryview)):
         return text
     try:
         return orjson.loads(text)

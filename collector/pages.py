@@ -102,7 +102,8 @@ def setup(app: web.Application) -> None:
     # only makes the 10,000-span trace page fast to serialise.
     env.policies["json.dumps_function"] = lambda obj, **_: orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
     env.filters.update(
-        time=fmt_time, ago=fmt_ago, duration=fmt_duration, user=user_label, category=category, id=url_part, thousands=thousands
+        time=fmt_time, ago=fmt_ago, duration=fmt_duration, user=user_label, category=category,
+        id=url_part, thousands=thousands,
     )
     app.router.add_static("/static/", templates_dir() / "static", name="static")
     app.router.add_get("/", traces_page)
@@ -154,9 +155,7 @@ async def trace_page(request: web.Request):
     findings = doctor.diagnose(await reader.run(queries.doctor_rows, None, rows["trace_id"], assembled))["findings"]
     # The rows go to the page's script as JSON inside <script type=
     # "application/json">; Jinja's tojson escapes <, >, & and ' there.
-    return aiohttp_jinja2.render_template(
-        "trace.html", request, {"t": view, "rows_json": view["rows"], "findings": findings, "next_offset": rows["next_offset"]}
-    )
+    return aiohttp_jinja2.render_template("trace.html", request, {"t": view, "rows_json": view["rows"], "findings": findings})
 
 
 async def event_page(request: web.Request):
@@ -165,10 +164,9 @@ async def event_page(request: web.Request):
     if row is None:
         return _not_found(request, f"error event {request.match_info['event_id']}")
     event = as_dict(loads(row["data"]))
+    attachments = await reader.run(queries.attachments_of, row["event_id"])
     return aiohttp_jinja2.render_template(
-        "event.html",
-        request,
-        {"row": row, "event": event, "view": event_view(event), "attachments": await reader.run(queries.attachments_of, row["event_id"])},
+        "event.html", request, {"row": row, "event": event, "view": event_view(event), "attachments": attachments}
     )
 
 

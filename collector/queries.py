@@ -17,7 +17,9 @@ from .jsonshape import loads, pairs_dict, typed
 from .traces import assemble, span_view
 
 # Column types by table, for rows shown as they are stored (see jsonshape.typed).
-TYPES = {name: {c: t for c, t in spec["columns"].items() if t in (str, float, int)} for name, spec in schema.TABLES.items()}
+TYPES = {
+    name: {c: t for c, t in spec["columns"].items() if t in (str, float, int)} for name, spec in schema.TABLES.items()
+}
 
 
 class Reader:
@@ -124,7 +126,9 @@ def trace_rows(conn, trace_id: str, limit: int = MAX_TRACE_PAGE_SPANS, offset: i
     stored_id = summary["trace_id"]  # as stored: it may not be text
     summary = typed(dict(summary), TYPES["traces"])
     spans = _dicts(
-        conn.execute("SELECT * FROM spans WHERE trace_id = ? ORDER BY start_timestamp LIMIT ? OFFSET ?", (stored_id, limit + 1, offset))
+        conn.execute(
+            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_timestamp LIMIT ? OFFSET ?", (stored_id, limit + 1, offset)
+        )
     )
     errors, error_count = _capped(
         conn,
@@ -241,7 +245,8 @@ def search_traces(conn, filters: dict, limit: int, offset: int) -> list[dict]:
     if known_rows:
         before = offset + len(known_rows)
     else:
-        before = conn.execute(f"SELECT count(*) FROM traces WHERE {' AND '.join(known)}", (horizon, *args)).fetchone()[0]
+        count = f"SELECT count(*) FROM traces WHERE {' AND '.join(known)}"
+        before = conn.execute(count, (horizon, *args)).fetchone()[0]
     unknown = ["coalesce(start_timestamp <= ?, 0) = 0", *where]
     return known_rows + _dicts(
         conn.execute(
@@ -277,12 +282,17 @@ def event_row(conn, event_id: str) -> dict | None:
 
 def attachments_of(conn, event_id: str) -> list[dict]:
     return _typed(
-        conn.execute("SELECT rowid AS id, filename, content_type, attachment_type, size FROM attachments WHERE event_id = ?", (event_id,)),
+        conn.execute(
+            "SELECT rowid AS id, filename, content_type, attachment_type, size FROM attachments WHERE event_id = ?", (event_id,)
+        ),
         {"filename": str, "content_type": str, "attachment_type": str, "size": int},
     )
 
 
-GROUP_TYPES = {"fingerprint": str, "title": str, "count": int, "first_seen": float, "last_seen": float, "users": int, "sdks": str, "latest_event_id": str}
+GROUP_TYPES = {
+    "fingerprint": str, "title": str, "count": int, "first_seen": float, "last_seen": float, "users": int, "sdks": str,
+    "latest_event_id": str,
+}
 
 
 def error_groups(conn, limit: int = 200) -> list[dict]:

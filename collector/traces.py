@@ -12,9 +12,15 @@ import functools
 from .jsonshape import as_int, as_list, as_str, as_timestamp, loads, loads_dict, pairs_dict
 
 
+USER_COLUMNS = (("id", "user_id"), ("email", "user_email"), ("username", "user_username"), ("ip", "user_ip"))
+
+
 def user_of(row: dict) -> dict | None:
-    user = {k: as_str(row.get(f"user_{k}")) for k in ("id", "email", "username", "ip")}
-    user = {k: v for k, v in user.items() if v}
+    user = {}
+    for key, column in USER_COLUMNS:
+        value = as_str(row.get(column))
+        if value:
+            user[key] = value
     return user or None
 
 

@@ -41,7 +41,8 @@ def error_event(ids: dict, now: float) -> dict:
         "event_id": ids["event"], "timestamp": now, "platform": "python", "level": "error", "logger": "app",
         "transaction": "/api/orders", "server_name": "dev", "release": "shop@1.2.3", "environment": "test",
         "exception": {"values": [
-            {"type": "ValueError", "value": "card expired", "module": "builtins", "mechanism": {"type": "chained", "handled": True}},
+            {"type": "ValueError", "value": "card expired", "module": "builtins",
+             "mechanism": {"type": "chained", "handled": True}},
             {"type": "RuntimeError", "value": "payment declined", "module": "builtins",
              "mechanism": {"type": "fastapi", "handled": False}, "stacktrace": {"frames": [library, frame]}},
         ]},
@@ -132,7 +133,8 @@ def replay_event(ids: dict, now: float) -> dict:
 
 
 def feedback(ids: dict, now: float) -> dict:
-    event = {"event_id": ids["event"], "timestamp": now, "platform": "javascript", "level": "info", "user": {"email": "ada@example.com"},
+    event = {"event_id": ids["event"], "timestamp": now, "platform": "javascript", "level": "info",
+             "user": {"email": "ada@example.com"},
              "contexts": {"feedback": {"message": "The button does nothing", "contact_email": "ada@example.com", "name": "Ada",
                                        "url": "http://localhost:3000/checkout", "associated_event_id": ids["event"]},
                           "trace": {"trace_id": ids["trace"], "span_id": ids["page"]}}, "sdk": JS_SDK}
@@ -145,7 +147,10 @@ def client_report(ids: dict, now: float) -> dict:
     return {"header": {"sdk": JS_SDK}, "items": [[{"type": "client_report"}, report]]}
 
 
-PAYLOADS = {f.__name__: f for f in (error_event, transaction, span_container, log_container, session, replay_event, feedback, client_report)}
+PAYLOADS = {
+    f.__name__: f
+    for f in (error_event, transaction, span_container, log_container, session, replay_event, feedback, client_report)
+}
 
 
 def serialise(document) -> bytes:

@@ -27,7 +27,9 @@ NOW = time.time() - 30
 # Per payload kind; each example posts one envelope and reads ~20 pages.
 EXAMPLES = 60
 
-TEXT_POISON = [None, "", "<script>window.__x = 1</script>", "line\r\nbreak\x00nul", "ABCDEF0123456789" * 2, b"\xff\xfe blob", "x" * 3000]
+TEXT_POISON = [
+    None, "", "<script>window.__x = 1</script>", "line\r\nbreak\x00nul", "ABCDEF0123456789" * 2, b"\xff\xfe blob", "x" * 3000,
+]
 NUMBER_POISON = [
     None, 1.7e12 + NOW, NOW * 1e6, 253402300800.0, -1.0, -1e300, 1e300, float("inf"), float("-inf"),
     2**63 - 1, -(2**63), "not a number", b"\x00\x01",
@@ -110,7 +112,9 @@ def healthy_rows(ids: dict) -> dict[str, list[dict]]:
             "trace_id": ids["trace"], "span_id": ids["segment"], "timestamp": NOW + 0.2, "level": "info", "severity_number": 9,
             "body": "hello", "attributes": '{"sentry.environment": "test"}', **sdk, "project_id": "1",
         }],
-        "envelopes": [{"received_at": NOW, "endpoint": "envelope", "project_id": "1", "event_id": ids["event"], **sdk, "item_count": 1}],
+        "envelopes": [
+            {"received_at": NOW, "endpoint": "envelope", "project_id": "1", "event_id": ids["event"], **sdk, "item_count": 1}
+        ],
         "client_reports": [{"timestamp": NOW, "kind": "discarded_events", "reason": "network_error", "category": "error",
                             "quantity": 3, "sdk_name": "sentry.python.fastapi", "project_id": "1"}],
     }
@@ -137,8 +141,8 @@ def poisoned_database(path, table: str) -> tuple[list[str], list[str]]:
                 trace_ids.append(fresh["traces"][0]["trace_id"])
                 continue
             # Siblings in the case's trace, with their own ids.
-            rows[table] += [{**r, "trace_id": base["traces"][0]["trace_id"], column: value} if "trace_id" in r and column != "trace_id"
-                            else {**r, column: value} for r in fresh[table]]
+            into_trace = {"trace_id": base["traces"][0]["trace_id"]} if column != "trace_id" else {}
+            rows[table] += [{**r, **(into_trace if "trace_id" in r else {}), column: value} for r in fresh[table]]
             if table == "transactions":
                 # A segment naming the transaction, so the doctor reads its request headers.
                 rows["spans"].append({**fresh["spans"][0], "trace_id": base["traces"][0]["trace_id"]})
@@ -147,7 +151,8 @@ def poisoned_database(path, table: str) -> tuple[list[str], list[str]]:
         event_ids.append(base["events"][0]["event_id"])
         for name, table_rows in rows.items():
             for row in table_rows:
-                conn.execute(f"INSERT OR IGNORE INTO {name} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+                columns, marks = ", ".join(row), ", ".join("?" * len(row))
+                conn.execute(f"INSERT OR IGNORE INTO {name} ({columns}) VALUES ({marks})", tuple(row.values()))
     conn.commit()
     conn.close()
     return trace_ids, event_ids
@@ -209,11 +214,13 @@ SCALARS = st.one_of(
         "+275760-09-13T00:00:00Z", "9999-12-31T23:59:59Z", "{{auto}}", "{{ default }}", "sentry.javascript.browser", "true",
     ]),
 )
+# Keys the code looks for, so that nested replacements reach it.
+KEYS = st.sampled_from(["values", "frames", "type", "value", "name", "email", "id", "url", "url.full", "trace_id", "headers"])
 JSON_VALUES = st.recursive(
     SCALARS,
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
-        st.dictionaries(st.sampled_from(["values", "frames", "type", "value", "name", "email", "id", "url", "trace_id", "x"]) | st.text(max_size=6), inner, max_size=4),
+        st.dictionaries(KEYS | st.text(max_size=6), inner, max_size=4),
         # [name, value] pairs, as tags and headers may be sent.
         st.lists(st.tuples(st.text(max_size=8), inner).map(list), max_size=3),
     ),
@@ -269,11 +276,14 @@ def _stored_ids(db) -> tuple[set, set, set]:
     """Trace ids, event ids and user keys of the newest envelope's rows."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     newest = "(SELECT max(id) FROM envelopes)"
-    traces = {r[0] for t in ("spans", "events", "logs", "feedback") for r in conn.execute(f"SELECT trace_id FROM {t} WHERE envelope_id = {newest}")}
-    events = {r[0] for r in conn.execute(f"SELECT event_id FROM events WHERE envelope_id = {newest}")}
-    users = {r[0] for t in ("spans", "events") for r in conn.execute(f"SELECT coalesce(user_email, user_id, user_username) FROM {t} WHERE envelope_id = {newest}")}
+    def column(sql: str, tables: tuple) -> set:
+        return {r[0] for t in tables for r in conn.execute(sql.format(t=t, newest=newest)) if r[0]}
+
+    traces = column("SELECT trace_id FROM {t} WHERE envelope_id = {newest}", ("spans", "events", "logs", "feedback"))
+    events = column("SELECT event_id FROM {t} WHERE envelope_id = {newest}", ("events",))
+    users = column("SELECT coalesce(user_email, user_id, user_username) FROM {t} WHERE envelope_id = {newest}", ("spans", "events"))
     conn.close()
-    return {t for t in traces if t}, {e for e in events if e}, {u for u in users if u}
+    return traces, events, users
 
 
 def pages_of(trace_ids, event_ids, users) -> list[str]:
@@ -299,7 +309,9 @@ async def test_any_field_of_sdk_payloads_replaced_by_any_json(client, kind, data
 
 
 # Values of the wrong type or range for any field, each field getting three.
-CONFUSERS = [5, "text", [["k", "v", "x"]], {"values": {"a": [1]}}, 1.7e12, None, -1e300, 2**64 - 1, True, [1, "x", None], "", {"x": "y"}]
+CONFUSERS = [
+    5, "text", [["k", "v", "x"]], {"values": {"a": [1]}}, 1.7e12, None, -1e300, 2**64 - 1, True, [1, "x", None], "", {"x": "y"},
+]
 
 
 @pytest.mark.parametrize("kind", list(sdk_payloads.PAYLOADS))
@@ -318,7 +330,7 @@ async def test_every_field_of_sdk_payloads_with_wrong_types(client, kind):
     conn = sqlite3.connect(f"file:{client.db}?mode=ro", uri=True)
     traces = [r[0] for r in conn.execute("SELECT trace_id FROM traces")]
     events = [r[0] for r in conn.execute("SELECT event_id FROM events")]
-    users = [r[0] for t in ("spans", "events") for r in conn.execute(f"SELECT DISTINCT coalesce(user_email, user_id, user_username) FROM {t}")]
+    users = [r[0] for t in ("spans", "events") for r in conn.execute(f"SELECT coalesce(user_email, user_id, user_username) FROM {t}")]
     conn.close()
     await assert_pages(client, pages_of(traces, events, [u for u in users if u]))
 
@@ -404,7 +416,8 @@ async def test_ids_are_found_in_any_case(client):
     trace, event = "ABCDEF0123456789" * 2, "9EC79C33EC9942AB8353589FCB2E04DC"
     ids = {**sdk_payloads.fresh_ids(7), "trace": trace, "event": event}
     for kind in ("error_event", "transaction"):
-        r = await client.post("/api/1/envelope/?sentry_key=k", data=sdk_payloads.serialise(sdk_payloads.PAYLOADS[kind](ids, sdk_payloads.now())))
+        body = sdk_payloads.serialise(sdk_payloads.PAYLOADS[kind](ids, sdk_payloads.now()))
+        r = await client.post("/api/1/envelope/?sentry_key=k", data=body)
         assert r.status == 200
     dashed = f"{event[:8]}-{event[8:12]}-{event[12:16]}-{event[16:20]}-{event[20:]}"
     for path in (f"/traces/{trace}", f"/traces/{trace.lower()}", f"/api/traces/{trace}", f"/events/{event}", f"/events/{dashed}",
@@ -435,7 +448,8 @@ async def test_upper_case_ids_an_older_version_stored_are_found(make_client, tmp
     "/api/doctor?trace_id=%0d", "/users/%0d%0a",
 ])
 async def test_parameters_out_of_range_are_answered(client, path):
-    await client.post("/api/1/envelope/?sentry_key=k", data=sdk_payloads.serialise(sdk_payloads.transaction(sdk_payloads.fresh_ids(9), NOW)))
+    body = sdk_payloads.serialise(sdk_payloads.transaction(sdk_payloads.fresh_ids(9), NOW))
+    await client.post("/api/1/envelope/?sentry_key=k", data=body)
     r = await client.get(path)
     assert r.status in (200, 404), (r.status, await r.text())
 
@@ -448,7 +462,8 @@ ANY_VALUES = [None, "", "x", [], [1], {}, {"email": 5}, float("nan"), float("inf
 def test_template_filters_take_any_value(value):
     from collector import pages
 
-    for show in (pages.fmt_time, pages.fmt_ago, pages.fmt_duration, pages.user_label, pages.category, pages.url_part, pages.thousands):
+    filters = (pages.fmt_time, pages.fmt_ago, pages.fmt_duration, pages.user_label, pages.category, pages.url_part, pages.thousands)
+    for show in filters:
         assert isinstance(show(value), str), show.__name__
     assert pages.fmt_time(1.7e12) == "1700000000000 (not a time in seconds)"
 
@@ -459,7 +474,8 @@ def test_the_doctor_takes_any_value_in_the_fields_it_reads(value):
 
     trace = "a" * 32
     spans = [{"trace_id": trace, "span_id": "1" * 16, "parent_span_id": "2" * 16, "is_segment": True, "op": "http.client",
-              "description": "GET http://[::1/x", "start_timestamp": NOW, "timestamp": NOW + 1, "sdk": {"name": "sentry.javascript.browser"},
+              "description": "GET http://[::1/x", "start_timestamp": NOW, "timestamp": NOW + 1,
+              "sdk": {"name": "sentry.javascript.browser"},
               "platform": "javascript", "user": {"email": "a@b"}, "data": {"url": "http://localhost:1/x"}, "dsc": {"sampled": "false"},
               "environment": "test", "event_id": None}]
     # The fields the doctor reads into; ids are text or None (traces.span_view makes them so).
