@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .jsonshape import as_dict, dicts
+from .jsonshape import as_dict, as_str, dicts
 
 
 def _top_in_app_frame(exception: dict) -> str | None:
@@ -37,3 +37,22 @@ def fingerprint(event: dict, exception: dict | None, message: str | None) -> tup
         title = message or "(no message)"
     key = hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:16]
     return key, str(title)[:300]
+
+
+def exceptions_of(event: dict) -> list[dict]:
+    """The event's exceptions, innermost first: the one raised last (the
+    one reported) is listed last."""
+    return dicts(event.get("exception"))
+
+
+def message_of(event: dict) -> str | None:
+    msg = event.get("logentry") or event.get("message")
+    if isinstance(msg, dict):
+        return as_str(msg.get("formatted") or msg.get("message"))
+    return as_str(msg)
+
+
+def group_of(event: dict) -> tuple[str, str]:
+    """(key, title) of an error event from its stored JSON alone."""
+    exceptions = exceptions_of(event)
+    return fingerprint(event, exceptions[-1] if exceptions else None, message_of(event))

@@ -22,7 +22,7 @@ import orjson
 
 from . import schema
 from .envelope import Envelope, Item
-from .grouping import fingerprint
+from .grouping import exceptions_of, fingerprint, message_of
 
 # Relay's per-item size limits (bytes); an item over its limit is dropped
 # and counted as failed, the envelope still accepted.
@@ -251,31 +251,18 @@ def _event_common(event: dict, ctx: Context) -> dict:
 # --- events -----------------------------------------------------------------
 
 
-def _exception_values(event: dict) -> list[dict]:
-    exc = event.get("exception")
-    values = exc.get("values") if isinstance(exc, dict) else exc
-    return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else []
-
-
-def _message(event: dict) -> str | None:
-    msg = event.get("logentry") or event.get("message")
-    if isinstance(msg, dict):
-        return _str(msg.get("formatted") or msg.get("message"))
-    return _str(msg)
-
-
 def _event(item: Item, ctx: Context, out: Records) -> None:
     event = _load_json(item)
     if event.get("type") == "transaction":
         return _transaction_event(event, ctx, out)
     trace = _dict(_dict(event.get("contexts")).get("trace"))
-    exceptions = _exception_values(event)
+    exceptions = exceptions_of(event)
     # The outermost exception (the one raised last) is listed last.
     top = exceptions[-1] if exceptions else {}
     event_id = _id(event.get("event_id")) or ctx.envelope.event_id
     if not event_id:
         raise ItemError("event has no event_id")
-    message = _message(event)
+    message = message_of(event)
     group, title = fingerprint(event, top or None, message)
     out.add(
         "events",

@@ -31,7 +31,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import lockfile, schema, summaries
+from . import grouping, jsonshape, lockfile, schema, summaries
 from .normalize import Records
 
 log = logging.getLogger(__name__)
@@ -519,6 +519,7 @@ class Store:
         # nobody will read.
         self._identity = file_identity(path)
         schema.create(self._conn)
+        self._group_old_errors()
         # Checkpoints run on their own thread (below), not inside COMMIT,
         # where they stalled every request waiting on that commit.
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -605,6 +606,28 @@ class Store:
     def _rollback(self) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
+
+    def _group_old_errors(self) -> None:
+        """Errors stored by a version that did not group them have no
+        fingerprint or title: without one they all fall into one issue
+        titled "None". Filled in once, from their stored JSON."""
+        conn = self._conn
+        last = 0
+        while True:
+            rows = conn.execute(
+                "SELECT rowid, data FROM events WHERE fingerprint IS NULL AND rowid > ? ORDER BY rowid LIMIT 1000", (last,)
+            ).fetchall()
+            if not rows:
+                return
+            if last == 0:
+                log.warning("grouping errors stored by an older version of the collector (once)")
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "UPDATE events SET fingerprint = ?, title = ? WHERE rowid = ?",
+                [(*grouping.group_of(jsonshape.loads_dict(data) or {}), rowid) for rowid, data in rows],
+            )
+            conn.execute("COMMIT")
+            last = rows[-1][0]
 
     def _recount(self) -> None:
         """Counters from the rows themselves, at every start: other programs

@@ -3,6 +3,7 @@ restart, two collectors on one file, the file deleted under the collector,
 values SQLite refuses, rows that must never be overwritten."""
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -356,3 +357,32 @@ def test_a_full_disk_is_a_500_with_the_reason_and_a_clean_stop(small_disk):
     assert "Traceback" not in out, out
     with sqlite3.connect(f"file:{small_disk / 'c.db'}?mode=ro", uri=True) as db:
         assert db.execute("SELECT count(*) FROM attachments").fetchone()[0] == acknowledged
+
+
+# --- a database from an earlier version -----------------------------------------------
+
+
+async def test_errors_stored_without_a_group_are_grouped_on_start(tmp_path):
+    path = str(tmp_path / "w.db")
+    await (await started(path)).close()
+    old_events = [
+        ("1" * 32, {"exception": {"values": [{"type": "KeyError", "value": "'a'"}]}}),
+        ("2" * 32, {"exception": [{"type": "KeyError", "value": "'a'"}]}),
+        ("3" * 32, {"message": "disk almost full"}),
+        ("4" * 32, {"logentry": {"formatted": "user 7 logged in"}}),
+        ("5" * 32, {"exception": {"values": "not a list"}, "fingerprint": ["checkout", 3]}),
+        ("6" * 32, None),
+    ]
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO events (event_id, data) VALUES (?, ?)",
+            [(event_id, None if data is None else json.dumps(data)) for event_id, data in old_events],
+        )
+    await (await started(path)).close()
+    with sqlite3.connect(path) as db:
+        groups = dict(db.execute("SELECT event_id, title FROM events"))
+        keys = dict(db.execute("SELECT event_id, fingerprint FROM events"))
+    assert groups["1" * 32] == "KeyError: 'a'" and keys["1" * 32] == keys["2" * 32]
+    assert groups["3" * 32] == "disk almost full" and groups["4" * 32] == "user 7 logged in"
+    assert len({keys["1" * 32], keys["3" * 32], keys["4" * 32], keys["5" * 32], keys["6" * 32]}) == 5
+    assert None not in keys.values() and "None" not in groups.values()
