@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 # How many batches one transaction may take; bounds the latency of the
 # first batch in a burst.
 MAX_GROUP = 512
-# Bytes of request bodies waiting to be written: the queue's real memory
-# cost, since one batch may be a 100-byte session or a 20 MB attachment.
+# Bytes of batches waiting to be written (Batch.size): the queue's real
+# memory cost, since one batch may be a 100-byte session or a 20 MB attachment.
 MAX_QUEUED_BYTES = 256 * 1024 * 1024
 # How large the write-ahead log may grow before the writer resets it. Each
 # reset stalls the writer 20-45 ms (the last checkpoint pass must finish);
@@ -94,7 +94,8 @@ class Batch:
     envelope: dict | None = None
     records: Records = field(default_factory=Records)
     rejection: dict | None = None
-    # Bytes of the request body: what the batch weighs in the queue.
+    # What the batch costs in memory while it waits (ingest's estimate: the
+    # decoded body plus its rows): what it weighs in the queue.
     size: int = 0
 
 
