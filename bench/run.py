@@ -378,7 +378,7 @@ def grow(db: Path, template_trace: str, total_spans: int) -> None:
     under random ids (as real ids are, so the indexes grow as they would)
     until the file holds `total_spans` spans. Direct inserts: posting a
     million spans would take the collector many minutes."""
-    from collector import schema
+    from collector.storage import schema
 
     conn = schema.connect(str(db))
     conn.row_factory = sqlite3.Row

@@ -6,13 +6,14 @@ import time
 
 from aiohttp import web
 
-from . import api, pages
-from .cors import cross_origin_middleware, preflight
-from .hosts import allowed_hosts
-from .ingest import Ingest, error_response
-from .keys import INGEST_STATS, READER, WRITER
-from .queries import Reader
-from .writer import Writer
+from .web import api
+from .web import pages
+from .web.cors import cross_origin_middleware, preflight
+from .web.hosts import allowed_hosts
+from .ingest.endpoints import Ingest, error_response
+from .web.keys import INGEST_STATS, READER, WRITER
+from .read.queries import Reader
+from .storage.writer import Writer
 
 
 @web.middleware

@@ -15,10 +15,13 @@ import time
 import orjson
 from aiohttp import web
 
-from . import connections, doctor, queries, schema
+from .web import connections
+from .read import doctor
+from .read import queries
+from .storage import schema
 from .app import SERVER_ARGS, create_app
-from .lockfile import DatabaseInUse
-from .writer import StartFailed, tune_gc
+from .storage.lockfile import DatabaseInUse
+from .storage.writer import StartFailed, tune_gc
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8969

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from collector.auth import AuthError, from_request, resolve
+from collector.protocol.auth import AuthError, from_request, resolve
 
 
 def test_x_sentry_auth_header_prefix_is_case_insensitive():

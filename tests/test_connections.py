@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 
 from collector.app import SERVER_ARGS, create_app
-from collector.connections import RESERVED_FDS, ConnectionGuard, GuardedSite, RepeatFilter
+from collector.web.connections import RESERVED_FDS, ConnectionGuard, GuardedSite, RepeatFilter
 from conftest import Collector
 
 HEAD_TIMEOUT = 1.0

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from collector.hosts import LOCAL_NAMES, host_name, same_authority, split_host, target_authority
-from collector.keys import WRITER
+from collector.web.hosts import LOCAL_NAMES, host_name, same_authority, split_host, target_authority
+from collector.web.keys import WRITER
 from test_ingest_http import envelope, event_item, post
 
 ALLOWED = LOCAL_NAMES
@@ -165,7 +165,7 @@ async def test_every_ingest_error_carries_cors(client, make_client, monkeypatch)
 
     with monkeypatch.context() as patch:
         # A bug is a 500 the SDK can read, not a dropped CORS header.
-        patch.setattr("collector.ingest.Ingest._envelope", broken)
+        patch.setattr("collector.ingest.endpoints.Ingest._envelope", broken)
         answers.append(await post(client, envelope(event_item()), **foreign))
     assert answers[-1].status == 500 and "internal error" in (await answers[-1].json())["detail"]
 

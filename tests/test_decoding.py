@@ -5,7 +5,7 @@ import gzip
 import pytest
 
 from encoders import COMPRESSORS, NO_ENCODING
-from collector.decoding import BodyTooLarge, DecodeError, decode, normalise_encoding
+from collector.protocol.compression import BodyTooLarge, DecodeError, decode, normalise_encoding
 
 DATA = b'{"event_id":"abc"}\n' * 50
 LIMIT = 1024 * 1024

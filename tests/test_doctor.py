@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from collector.doctor import diagnose, parse_since
+from collector.read.doctor import diagnose, parse_since
 from conftest import post_envelope
 
 T = 1_800_000_000.0

@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from collector.envelope import Envelope, EnvelopeError, Item, parse, serialise
+from collector.protocol.envelope import Envelope, EnvelopeError, Item, parse, serialise
 
 HEADER = b'{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}'
 

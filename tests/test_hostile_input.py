@@ -11,9 +11,9 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector import ingest
+from collector.ingest import endpoints as ingest
 from encoders import raw_deflate
-from collector.envelope import Envelope, EnvelopeError, Item, parse, serialise
+from collector.protocol.envelope import Envelope, EnvelopeError, Item, parse, serialise
 from test_ingest_http import envelope, event_item, post, stats
 
 GOOD = envelope(event_item("stored before"))

@@ -12,9 +12,9 @@ import zlib
 import orjson
 import pytest
 
-from collector import ingest
+from collector.ingest import endpoints as ingest
 from encoders import COMPRESSORS, NO_ENCODING
-from collector.keys import WRITER
+from collector.web.keys import WRITER
 
 TRACE = "0123456789abcdef0123456789abcdef"
 EVENT_ID = "9ec79c33ec9942ab8353589fcb2e04dc"

@@ -15,8 +15,9 @@ import aiohttp
 import orjson
 import pytest
 
-from collector import ingest, normalize
-from collector.keys import WRITER
+from collector.ingest import endpoints as ingest
+from collector.ingest import normalize
+from collector.web.keys import WRITER
 from test_ingest_http import envelope, post, stats
 
 TRACE = "0AF7651916CD43DD8448EB211C80319C"

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector import schema, summaries
-from collector.envelope import Envelope, Item, parse
-from collector.normalize import FUTURE_SLACK, INT64_MAX, INT64_MIN, normalise
-from collector.writer import Batch, _packet
+from collector.storage import schema
+from collector.storage import summaries
+from collector.protocol.envelope import Envelope, Item, parse
+from collector.ingest.normalize import FUTURE_SLACK, INT64_MAX, INT64_MIN, normalise
+from collector.storage.writer import Batch, _packet
 
 NOW = 1_760_000_000.0
 TRACE, SPAN, EVENT = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", "9ec79c33ec9942ab8353589fcb2e04dc"

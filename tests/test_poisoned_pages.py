@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sdk_payloads
-from collector import schema
+from collector.storage import schema
 
 NOW = time.time() - 30
 # Per payload kind; each example posts one envelope and reads ~20 pages.
@@ -460,7 +460,7 @@ ANY_VALUES = [None, "", "x", [], [1], {}, {"email": 5}, float("nan"), float("inf
 
 @pytest.mark.parametrize("value", ANY_VALUES, ids=repr)
 def test_template_filters_take_any_value(value):
-    from collector import pages
+    from collector.web import pages
 
     filters = (pages.fmt_time, pages.fmt_ago, pages.fmt_duration, pages.user_label, pages.category, pages.url_part, pages.thousands)
     for show in filters:
@@ -470,7 +470,7 @@ def test_template_filters_take_any_value(value):
 
 @pytest.mark.parametrize("value", ANY_VALUES, ids=repr)
 def test_the_doctor_takes_any_value_in_the_fields_it_reads(value):
-    from collector import doctor
+    from collector.read import doctor
 
     trace = "a" * 32
     spans = [{"trace_id": trace, "span_id": "1" * 16, "parent_span_id": "2" * 16, "is_segment": True, "op": "http.client",

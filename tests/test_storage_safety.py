@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from collector import schema
-from collector.lockfile import DatabaseInUse
-from collector.normalize import Records
-from collector.writer import Batch, StartFailed, Store, WriteFailed, WriterUnavailable
+from collector.storage import schema
+from collector.storage.lockfile import DatabaseInUse
+from collector.ingest.normalize import Records
+from collector.storage.writer import Batch, StartFailed, Store, WriteFailed, WriterUnavailable
 from conftest import Collector
 from test_writer import batch, started
 

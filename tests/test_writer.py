@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
-from collector import summaries
-from collector.normalize import Records
-from collector.writer import Batch, WriteFailed, Writer
+from collector.storage import summaries
+from collector.ingest.normalize import Records
+from collector.storage.writer import Batch, WriteFailed, Writer
 
 
 async def started(path: str, **options) -> Writer:

@@ -31,8 +31,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import grouping, jsonshape, lockfile, schema, summaries
-from .normalize import Records
+from ..protocol import grouping
+from ..protocol import jsonshape
+from . import lockfile
+from . import schema
+from . import summaries
+from ..ingest.normalize import Records
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from .jsonshape import as_int, as_list, as_str, as_timestamp, loads, loads_dict, pairs_dict
+from ..protocol.jsonshape import as_int, as_list, as_str, as_timestamp, loads, loads_dict, pairs_dict
 
 
 USER_COLUMNS = (("id", "user_id"), ("email", "user_email"), ("username", "user_username"), ("ip", "user_ip"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from urllib.parse import urlsplit
 
-from .jsonshape import as_dict, as_int, as_number, as_str
+from ..protocol.jsonshape import as_dict, as_int, as_number, as_str
 from .traces import service_category
 
 # Span data keys where SDKs put the URL of a request (v2 attributes, span

@@ -2,8 +2,8 @@
 
 from aiohttp import web
 
-from .queries import Reader
-from .writer import Writer
+from ..read.queries import Reader
+from ..storage.writer import Writer
 
 WRITER = web.AppKey("writer", Writer)
 READER = web.AppKey("reader", Reader)

@@ -12,8 +12,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from . import schema
-from .jsonshape import loads, pairs_dict, typed
+from ..storage import schema
+from ..protocol.jsonshape import loads, pairs_dict, typed
 from .traces import assemble, span_view
 
 # Column types by table, for rows shown as they are stored (see jsonshape.typed).

@@ -17,9 +17,11 @@ import jinja2
 import orjson
 from aiohttp import web
 
-from . import doctor, queries, traces
+from ..read import doctor
+from ..read import queries
+from ..read import traces
 from .api import run_doctor, trace_filters
-from .jsonshape import as_dict, as_list, as_number, as_str, as_timestamp, dicts, loads, pairs_dict
+from ..protocol.jsonshape import as_dict, as_list, as_number, as_str, as_timestamp, dicts, loads, pairs_dict
 from .keys import READER
 
 PAGE_SIZE = 50
@@ -29,9 +31,9 @@ MAX_PAGE = 1_000_000
 
 def templates_dir() -> Path:
     # Installed: collector/templates (see pyproject); from a checkout: ./templates.
-    here = Path(__file__).resolve().parent
-    installed = here / "templates"
-    return installed if installed.is_dir() else here.parent / "templates"
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
 
 
 # --- template filters ------------------------------------------------------------

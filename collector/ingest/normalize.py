@@ -20,9 +20,9 @@ from datetime import datetime
 
 import orjson
 
-from . import schema
-from .envelope import Envelope, Item
-from .grouping import exceptions_of, fingerprint, message_of
+from ..storage import schema
+from ..protocol.envelope import Envelope, Item
+from ..protocol.grouping import exceptions_of, fingerprint, message_of
 
 # Relay's per-item size limits (bytes); an item over its limit is dropped
 # and counted as failed, the envelope still accepted.

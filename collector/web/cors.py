@@ -21,7 +21,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from .hosts import host_refusal, request_authority, same_authority
-from .ingest import error_response, match_endpoint
+from ..ingest.endpoints import error_response, match_endpoint
 
 log = logging.getLogger(__name__)
 

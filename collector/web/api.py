@@ -8,8 +8,10 @@ import time
 import orjson
 from aiohttp import web
 
-from . import doctor, queries, traces
-from .ingest import error_response, json_response
+from ..read import doctor
+from ..read import queries
+from ..read import traces
+from ..ingest.endpoints import error_response, json_response
 from .keys import INGEST_STATS, READER, WRITER
 
 HEX_ID = re.compile(r"^[0-9a-fA-F-]{16,36}$")

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 import orjson
 from aiohttp import web
 
-from . import auth, decoding
-from .envelope import Envelope, EnvelopeError, Item, parse, serialise
+from ..protocol import auth
+from ..protocol import compression
+from ..protocol.envelope import Envelope, EnvelopeError, Item, parse, serialise
 from .normalize import fit, normalise, text
-from .writer import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
+from ..storage.writer import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -139,15 +140,15 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 async def decode_body(request: web.Request, raw: bytes) -> tuple[bytes, str]:
     """The decoded body: its first MiB inline, the rest (a large body or a
     bomb) on the HEAVY thread."""
-    encoding = decoding.normalise_encoding(request.headers.get("Content-Encoding"))
-    decoder = decoding.Decoder(raw, encoding, MAX_DECOMPRESSED)
+    encoding = compression.normalise_encoding(request.headers.get("Content-Encoding"))
+    decoder = compression.Decoder(raw, encoding, MAX_DECOMPRESSED)
     try:
         body = decoder.run(INLINE_DECODE)
         if body is None:
             body = await asyncio.get_running_loop().run_in_executor(HEAVY, decoder.run)
-    except decoding.BodyTooLarge as e:
+    except compression.BodyTooLarge as e:
         raise Rejected(413, str(e)) from None
-    except decoding.DecodeError as e:
+    except compression.DecodeError as e:
         raise Rejected(400, str(e)) from None
     return body, encoding
 
@@ -382,10 +383,10 @@ def _store_payload(body: bytes) -> dict:
         raise Rejected(400, "empty body: the store endpoint expects an event as JSON")
     if not body.lstrip().startswith(b"{"):
         try:
-            body = decoding.decode(base64.b64decode(body, validate=True), "deflate", MAX_DECOMPRESSED)
-        except (binascii.Error, decoding.DecodeError):
+            body = compression.decode(base64.b64decode(body, validate=True), "deflate", MAX_DECOMPRESSED)
+        except (binascii.Error, compression.DecodeError):
             raise Rejected(400, "invalid store body: neither JSON nor base64-encoded zlib JSON") from None
-        except decoding.BodyTooLarge as e:
+        except compression.BodyTooLarge as e:
             raise Rejected(413, str(e)) from None
     try:
         event = orjson.loads(body)

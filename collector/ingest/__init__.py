@@ -1,0 +1,1 @@
+"""HTTP ingest: endpoints, bodies, limits, and normalising items into rows."""

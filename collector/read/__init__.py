@@ -1,0 +1,1 @@
+"""Reading back: SQL queries, trace assembly, the doctor."""

@@ -1,0 +1,1 @@
+"""The SQLite file: schema, the single writer process, the lock file."""
