@@ -10,7 +10,8 @@ from .web import api
 from .web import pages
 from .web.cors import cross_origin_middleware, preflight
 from .web.hosts import allowed_hosts
-from .ingest.endpoints import Ingest, error_response
+from .ingest.endpoints import Ingest
+from .protocol.answers import error_response
 from .web.keys import INGEST_STATS, READER, WRITER
 from .read.queries import Reader
 from .storage.writer import Writer

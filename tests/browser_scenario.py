@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from helpers import free_port
 
 HERE = Path(__file__).parent
 BROWSER_DIR = HERE / "browser"

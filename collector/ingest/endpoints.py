@@ -13,7 +13,6 @@ import base64
 import binascii
 import functools
 import logging
-import re
 import time
 import uuid
 import zlib
@@ -26,7 +25,10 @@ from aiohttp import web
 from ..protocol import auth
 from ..protocol import compression
 from ..protocol.envelope import Envelope, EnvelopeError, Item, parse, serialise
-from .normalize import fit, normalise, text
+from ..protocol.answers import error_response, json_response
+from ..protocol.endpoints import match_endpoint
+from ..protocol.jsonshape import text
+from .normalize import fit, normalise
 from ..storage.writer import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
 
 log = logging.getLogger(__name__)
@@ -61,55 +63,11 @@ HEAVY = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-heavy")
 # come from: the write queue's byte limit bounds both.
 ROW_BYTES = 1024
 
-# Every endpoint may sit under a path prefix (a reverse proxy's, or the
-# DSN's), and a trailing slash is optional everywhere.
-_P = r"^(?:/.*)?/api/"
-ENDPOINTS: list[tuple[re.Pattern, str]] = [
-    (re.compile(_P + r"(?P<project_id>\d+)/envelope/?$"), "envelope"),
-    (re.compile(_P + r"(?:(?P<project_id>\d+)/)?store/?$"), "store"),
-    (re.compile(_P + r"(?P<project_id>\d+)/(?:security|csp-report|nel)/?$"), "security"),
-    (re.compile(_P + r"(?P<project_id>\d+)/minidump/?$"), "minidump"),
-    (re.compile(_P + r"(?P<project_id>\d+)/events/(?P<event_id>[0-9a-fA-F-]{32,36})/attachments/?$"), "attachments"),
-    # Spotlight's sidecar endpoint: SDKs with spotlight enabled post here.
-    (re.compile(r"^/stream/?$"), "stream"),
-]
-
-
-def match_endpoint(path: str) -> tuple[str, dict] | None:
-    for pattern, name in ENDPOINTS:
-        m = pattern.match(path)
-        if m:
-            return name, m.groupdict()
-    return None
-
-
 class Rejected(Exception):
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-# --- responses ----------------------------------------------------------------
-
-
-def json_response(body, status: int = 200, headers: dict | None = None) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
-
-
-# Control characters (C0, DEL, C1): aiohttp refuses a header holding CR, LF
-# or NUL and drops the connection unanswered.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
-
-
-def error_response(status: int, reason: str, headers: dict | None = None) -> web.Response:
-    # The reason may quote a path or header: non-UTF-8 bytes arrive as lone
-    # surrogates, which orjson refuses.
-    reason = text(reason)
-    # X-Sentry-Error carries the reason to SDKs that log headers only; it
-    # must be one line of printable latin-1.
-    header = _CONTROL.sub(" ", reason).encode("latin-1", "replace").decode("latin-1")[:500]
-    return json_response({"detail": reason}, status, {"X-Sentry-Error": header, **(headers or {})})
 
 
 # --- body ---------------------------------------------------------------------

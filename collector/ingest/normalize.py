@@ -22,6 +22,8 @@ import orjson
 
 from ..storage import schema
 from ..protocol.envelope import Envelope, Item
+from ..protocol.jsonshape import text
+from ..protocol.sdks import platform_of
 from ..protocol.grouping import exceptions_of, fingerprint, message_of
 
 # Relay's per-item size limits (bytes); an item over its limit is dropped
@@ -155,14 +157,6 @@ def _id(value) -> str | None:
 def _int(value) -> int | None:
     """A JSON integer SQLite can hold; not a bool, float or string."""
     return value if value.__class__ is int and INT64_MIN <= value <= INT64_MAX else None
-
-
-def text(value: str | None) -> str | None:
-    """A string SQLite and orjson can write: aiohttp hands over header bytes
-    that are not UTF-8 as lone surrogates, which both refuse."""
-    if value is None or value.isascii():
-        return value
-    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 # How `fit` coerces a value to each column type of schema.TABLES.
@@ -375,18 +369,6 @@ def _attribute_values(attributes) -> dict:
     return flat
 
 
-def _platform_of(sdk_name: str | None) -> str | None:
-    """v2 spans name no platform; the SDK does (sentry.javascript.node…)."""
-    name = sdk_name or ""
-    if name == "sentry.javascript.node" or name.startswith("sentry.javascript.node"):
-        return "node"
-    if name.startswith("sentry.javascript."):
-        return "javascript"
-    if name.startswith("sentry.python"):
-        return "python"
-    return None
-
-
 def _v2_status(span: dict, attrs: dict) -> str | None:
     # Streamed spans say only "ok"/"error", with the reason in an attribute;
     # classic spans carry the reason as their status. Store the reason.
@@ -422,7 +404,7 @@ def _v2_span(span: dict, ctx: Context, infer_ip: bool = False) -> dict | None:
         "timestamp": timestamp(span.get("end_timestamp"), ctx.latest),
         "status": _v2_status(span, attrs),
         "project_id": ctx.project_id,
-        "platform": _str(attrs.get("sentry.platform")) or _platform_of(attrs.get("sentry.sdk.name") or sdk.get("name")),
+        "platform": _str(attrs.get("sentry.platform")) or platform_of(attrs.get("sentry.sdk.name") or sdk.get("name")),
         "environment": _str(attrs.get("sentry.environment")),
         "release": _str(attrs.get("sentry.release")),
         "sdk_name": _str(attrs.get("sentry.sdk.name") or sdk.get("name")),

@@ -113,3 +113,11 @@ def typed(row: dict, types: dict) -> dict:
 
 
 _COERCE = {str: as_str, float: as_number, int: as_int}
+
+
+def text(value: str | None) -> str | None:
+    """A string SQLite and orjson can write: aiohttp hands over header bytes
+    that are not UTF-8 as lone surrogates, which both refuse."""
+    if value is None or value.isascii():
+        return value
+    return value.encode("utf-8", "replace").decode("utf-8")

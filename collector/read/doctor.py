@@ -12,7 +12,7 @@ from collections import defaultdict
 from urllib.parse import urlsplit
 
 from ..protocol.jsonshape import as_dict, as_int, as_number, as_str
-from .traces import service_category
+from ..protocol.sdks import service_category
 
 # Span data keys where SDKs put the URL of a request (v2 attributes, span
 # data of classic transactions, and what normalise lifts from `request`).

@@ -7,9 +7,9 @@ by parent_span_id across services.
 
 from __future__ import annotations
 
-import functools
 
 from ..protocol.jsonshape import as_int, as_list, as_str, as_timestamp, loads, loads_dict, pairs_dict
+from ..protocol.sdks import service_category
 
 
 USER_COLUMNS = (("id", "user_id"), ("email", "user_email"), ("username", "user_username"), ("ip", "user_ip"))
@@ -147,22 +147,6 @@ def summary_view(row: dict) -> dict:
 
 
 # --- the waterfall -------------------------------------------------------------
-
-# JS SDKs that run in a browser (the last part of sentry.javascript.<name>).
-BROWSER_SDKS = {"browser", "react", "vue", "angular", "svelte", "ember", "solid", "gatsby", "astro"}
-MOBILE_PLATFORMS = {"android", "cocoa", "ios", "flutter", "dart"}
-
-
-@functools.lru_cache(maxsize=256)
-def service_category(sdk_name: str | None, platform: str | None) -> str:
-    """web, mobile or backend: which part of the app a span came from."""
-    name = (sdk_name or "").lower()
-    if "react-native" in name or "android" in name or "cocoa" in name or "flutter" in name or platform in MOBILE_PLATFORMS:
-        return "mobile"
-    if name.startswith("sentry.javascript.") and name.rsplit(".", 1)[-1] in BROWSER_SDKS:
-        return "web"
-    return "backend" if name or platform else "unknown"
-
 
 def _service_key(span: dict) -> str:
     sdk = (span["sdk"] or {}).get("name")

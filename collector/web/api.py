@@ -11,7 +11,7 @@ from aiohttp import web
 from ..read import doctor
 from ..read import queries
 from ..read import traces
-from ..ingest.endpoints import error_response, json_response
+from ..protocol.answers import error_response, json_response
 from .keys import INGEST_STATS, READER, WRITER
 
 HEX_ID = re.compile(r"^[0-9a-fA-F-]{16,36}$")

@@ -21,7 +21,8 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from .hosts import host_refusal, request_authority, same_authority
-from ..ingest.endpoints import error_response, match_endpoint
+from ..protocol.answers import error_response
+from ..protocol.endpoints import match_endpoint
 
 log = logging.getLogger(__name__)
 

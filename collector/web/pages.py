@@ -22,6 +22,7 @@ from ..read import queries
 from ..read import traces
 from .api import run_doctor, trace_filters
 from ..protocol.jsonshape import as_dict, as_list, as_number, as_str, as_timestamp, dicts, loads, pairs_dict
+from ..protocol.sdks import service_category
 from .keys import READER
 
 PAGE_SIZE = 50
@@ -80,7 +81,7 @@ def user_label(user) -> str:
 
 
 def category(sdk_name) -> str:
-    return traces.service_category(as_str(sdk_name), None)
+    return service_category(as_str(sdk_name), None)
 
 
 def url_part(value) -> str:

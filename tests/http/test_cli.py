@@ -8,7 +8,7 @@ import sys
 
 import orjson
 
-from conftest import Collector
+from helpers import Collector
 
 
 def test_serve_prints_dsn_and_stops_cleanly_keeping_data(tmp_path):

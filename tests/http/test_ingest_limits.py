@@ -18,7 +18,7 @@ import pytest
 from collector.ingest import endpoints as ingest
 from collector.ingest import normalize
 from collector.web.keys import WRITER
-from test_ingest_http import envelope, post, stats
+from helpers import envelope, post, stats
 
 TRACE = "0AF7651916CD43DD8448EB211C80319C"
 SPAN = "B7AD6B7169203331"

@@ -9,19 +9,8 @@ import pytest
 
 from collector.storage import summaries
 from collector.ingest.normalize import Records
-from collector.storage.writer import Batch, WriteFailed, Writer
-
-
-async def started(path: str, **options) -> Writer:
-    writer = Writer(path, **options)
-    await writer.start()
-    return writer
-
-
-def batch(event_id: str, message) -> Batch:
-    records = Records()
-    records.add("events", {"event_id": event_id, "message": message, "trace_id": "t" * 32})
-    return Batch(envelope={"body": b"{}", "item_count": 1}, records=records)
+from collector.storage.writer import Batch, WriteFailed
+from helpers import batch, started
 
 
 async def test_a_failing_batch_does_not_take_its_group_down(tmp_path):

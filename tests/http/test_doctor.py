@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from collector.read.doctor import diagnose, parse_since
-from conftest import post_envelope
+from helpers import post_envelope
 
 T = 1_800_000_000.0
 WEB = {"name": "sentry.javascript.browser", "version": "11.12.0"}

@@ -10,7 +10,7 @@ import uuid
 
 import orjson
 
-from conftest import Collector
+from helpers import Collector
 
 
 def _sender(url: str, acked: list, stop: threading.Event) -> None:

@@ -14,31 +14,8 @@ import pytest
 
 from collector.ingest import endpoints as ingest
 from encoders import COMPRESSORS, NO_ENCODING
+from helpers import EVENT_ID, TRACE, envelope, event_item, post, stats
 from collector.web.keys import WRITER
-
-TRACE = "0123456789abcdef0123456789abcdef"
-EVENT_ID = "9ec79c33ec9942ab8353589fcb2e04dc"
-
-
-def envelope(*items, header=None):
-    lines = [orjson.dumps(header if header is not None else {"event_id": EVENT_ID})]
-    for item_header, payload in items:
-        lines += [orjson.dumps(item_header), payload]
-    return b"\n".join(lines) + b"\n"
-
-
-def event_item(message="hello", **extra):
-    payload = {"event_id": EVENT_ID, "message": message, "contexts": {"trace": {"trace_id": TRACE, "span_id": "0123456789abcdef"}}, **extra}
-    return {"type": "event"}, orjson.dumps(payload)
-
-
-async def stats(client):
-    return await (await client.get("/api/stats")).json()
-
-
-async def post(client, body, path="/api/1/envelope/", query="?sentry_key=k", **headers):
-    return await client.post(path + query, data=body, headers=headers)
-
 
 async def test_envelope_accepted_with_id_and_cors(client):
     r = await post(client, envelope(event_item()))

@@ -17,8 +17,8 @@ from collector.storage import schema
 from collector.storage.lockfile import DatabaseInUse
 from collector.ingest.normalize import Records
 from collector.storage.writer import Batch, StartFailed, Store, WriteFailed, WriterUnavailable
-from conftest import Collector
-from test_writer import batch, started
+from helpers import Collector
+from helpers import batch, started
 
 ENVELOPE = b'{}\n{"type":"session"}\n{"sid":"s"}\n'
 

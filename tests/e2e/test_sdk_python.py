@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-APP = Path(__file__).parent / "apps" / "fastapi_app.py"
+APP = Path(__file__).resolve().parent.parent / "apps" / "fastapi_app.py"
 
 
 @pytest.mark.parametrize("brotli", [True, False], ids=["br", "gzip"])

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import post_envelope
+from helpers import post_envelope
 
 T0 = time.time() - 60
 TRACE = "a1" * 16
@@ -195,7 +195,7 @@ def test_list_filters_and_jump_box(collector, page):
 
 
 def test_error_page_from_the_real_python_sdk(collector, page):
-    app = Path(__file__).parent / "apps" / "fastapi_app.py"
+    app = Path(__file__).resolve().parent.parent / "apps" / "fastapi_app.py"
     out = subprocess.run([sys.executable, str(app), collector.dsn], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     trace_id = json.loads(out.stderr.strip().splitlines()[-1])["boom"]

@@ -5,7 +5,7 @@ the page's script cannot read the collector's API or pages, while the real
 import json
 
 from browser_scenario import build_bundle, serve_static
-from conftest import post_envelope
+from helpers import post_envelope
 
 READ_PATHS = ["/api/traces", "/api/stats", "/users", "/"]
 

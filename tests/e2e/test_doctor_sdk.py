@@ -47,7 +47,7 @@ def test_backend_that_only_sets_the_anonymous_user(collector, page, tmp_path):
 
 
 def test_envelopes_from_one_side_only_make_an_orphan(collector):
-    app = Path(__file__).parent / "apps" / "fastapi_app.py"
+    app = Path(__file__).resolve().parent.parent / "apps" / "fastapi_app.py"
     caller = "c" * 32 + "-" + "d" * 16 + "-1"
     out = subprocess.run([sys.executable, str(app), collector.dsn, "--sentry-trace", caller], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

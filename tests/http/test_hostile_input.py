@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from collector.ingest import endpoints as ingest
 from encoders import raw_deflate
 from collector.protocol.envelope import Envelope, EnvelopeError, Item, parse, serialise
-from test_ingest_http import envelope, event_item, post, stats
+from helpers import envelope, event_item, post, stats
 
 GOOD = envelope(event_item("stored before"))
 HEADER = b'{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}\n'

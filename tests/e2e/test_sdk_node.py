@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from conftest import run_node
+from helpers import run_node
 
 
 @pytest.mark.parametrize("lifecycle", ["stream", "static"])

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from collector.app import SERVER_ARGS, create_app
 from collector.web.connections import RESERVED_FDS, ConnectionGuard, GuardedSite, RepeatFilter
-from conftest import Collector
+from helpers import Collector
 
 HEAD_TIMEOUT = 1.0
 # Scheduling on a shared machine: how late a close may come.

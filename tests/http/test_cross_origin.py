@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from collector.web.hosts import LOCAL_NAMES, host_name, same_authority, split_host, target_authority
 from collector.web.keys import WRITER
-from test_ingest_http import envelope, event_item, post
+from helpers import envelope, event_item, post
 
 ALLOWED = LOCAL_NAMES
 READ_PATHS = ["/api/traces", "/api/stats", "/api/doctor", "/api/traces/" + "0" * 32, "/", "/traces", "/users",
