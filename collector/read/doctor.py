@@ -9,15 +9,11 @@ what to change (`fix`). A correctly wired app yields no finding at all.
 from __future__ import annotations
 
 from collections import defaultdict
-from urllib.parse import urlsplit
 
 from ..protocol.jsonshape import as_dict, as_int, as_number, as_str
 from ..protocol.sdks import service_category
+from ..protocol.urls import endpoint, is_client_request, origin, request_url
 
-# Span data keys where SDKs put the URL of a request (v2 attributes, span
-# data of classic transactions, and what normalise lifts from `request`).
-URL_KEYS = ("url.full", "http.url", "url", "http.request.url", "http.full_url")
-LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 # Client report reasons that mean data was lost, not deliberately dropped.
 LOSS_REASONS = {
     "network_error", "ratelimit_backoff", "queue_overflow", "buffer_overflow",
@@ -29,41 +25,12 @@ LOSS_REASONS = {
 MATCH_SLACK = 1.0
 
 
-def _endpoint(url: str | None) -> tuple | None:
-    """(host, port, path) of a URL, loopback names made equal."""
-    if not isinstance(url, str) or "://" not in url:
-        return None
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    return ("loopback" if host in LOOPBACK else host, port, parts.path or "/")
-
-
-def span_url(span: dict) -> str | None:
-    data = as_dict(span.get("data"))
-    for key in URL_KEYS:
-        value = data.get(key)
-        if isinstance(value, str) and "://" in value:
-            return value
-    # Classic http.client spans are described "GET http://host/path".
-    description = as_str(span.get("description")) or ""
-    method, _, rest = description.partition(" ")
-    return rest if "://" in rest and method.isalpha() else None
-
-
 def _sdk(row: dict) -> str | None:
     return as_str(as_dict(row.get("sdk")).get("name"))
 
 
 def _category(row: dict) -> str:
     return service_category(_sdk(row), as_str(row.get("platform")))
-
-
-def _is_client_request(span: dict) -> bool:
-    return (as_str(span.get("op")) or "").startswith("http.client")
 
 
 def _start(span: dict) -> float:
@@ -92,17 +59,17 @@ def _finding(kind, trace_id, span_id, sdk, detail, fix, **evidence) -> dict:
 def _propagation(trace_id: str, spans: list[dict], candidates: list[dict], requests: dict) -> list[dict]:
     findings = []
     children_of = {s["parent_span_id"] for s in spans if s.get("is_segment") and s.get("parent_span_id")}
-    backend_endpoints = {(_endpoint(span_url(c)) or (None,))[:2] for c in candidates}
-    for client in (s for s in spans if _is_client_request(s)):
-        url = span_url(client)
-        target = _endpoint(url)
+    backend_endpoints = {(endpoint(request_url(c)) or (None,))[:2] for c in candidates}
+    for client in (s for s in spans if is_client_request(s)):
+        url = request_url(client)
+        target = endpoint(url)
         if target is None or target[:2] not in backend_endpoints or client["span_id"] in children_of:
             continue
         # The backend did answer, on a trace of its own: find that request.
         start, end = _start(client), as_number(client.get("timestamp")) or 0.0
         twins = [
             c for c in candidates
-            if c["trace_id"] != trace_id and _endpoint(span_url(c)) == target
+            if c["trace_id"] != trace_id and endpoint(request_url(c)) == target
             and start - MATCH_SLACK <= _start(c) <= end + MATCH_SLACK
         ]
         twin = min(twins, key=lambda c: abs(_start(c) - start), default=None)
@@ -119,13 +86,13 @@ def _propagation(trace_id: str, spans: list[dict], candidates: list[dict], reque
             cause = f"its request reached the backend (trace {twin['trace_id']}) without a sentry-trace header"
             fix = (
                 f"Add the backend's origin to tracePropagationTargets in Sentry.init (e.g. "
-                f"tracePropagationTargets: ['{_origin(url)}']), and let the backend's CORS allow the headers "
+                f"tracePropagationTargets: ['{origin(url)}']), and let the backend's CORS allow the headers "
                 "sentry-trace and baggage (allow_headers), or the browser strips them."
             )
         else:
             cause = "no backend transaction for this request was received at all"
             fix = (
-                f"Add {_origin(url)} to tracePropagationTargets and allow sentry-trace and baggage in the backend's "
+                f"Add {origin(url)} to tracePropagationTargets and allow sentry-trace and baggage in the backend's "
                 "CORS allow_headers; check that the backend samples (traces_sample_rate) and continues traces."
             )
         findings.append(
@@ -147,14 +114,6 @@ def _propagation(trace_id: str, spans: list[dict], candidates: list[dict], reque
                 )
             )
     return findings
-
-
-def _origin(url: str | None) -> str:
-    try:
-        parts = urlsplit(url or "")
-    except ValueError:  # e.g. "http://[::1" (an unclosed IPv6 address)
-        return url or "?"
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else (url or "?")
 
 
 def _orphans(trace_id: str, spans: list[dict]) -> list[dict]:

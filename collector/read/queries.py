@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..storage import schema
 from ..protocol.jsonshape import loads, pairs_dict, typed
+from ..protocol.urls import SERVER_OP, is_server_segment
 from .traces import assemble, span_view
 
 # Column types by table, for rows shown as they are stored (see jsonshape.typed).
@@ -405,7 +406,7 @@ def _server_segments(conn, trace_ids: list[str]) -> list[dict]:
         return []
     marks = ",".join("?" * len(trace_ids))
     rows = conn.execute(
-        f"SELECT * FROM spans WHERE trace_id IN ({marks}) AND is_segment = 1 AND op LIKE 'http.server%' LIMIT ?",
+        f"SELECT * FROM spans WHERE trace_id IN ({marks}) AND is_segment = 1 AND op LIKE '{SERVER_OP}%' LIMIT ?",
         (*trace_ids, MAX_CANDIDATES),
     )
     return [span_view(r) for r in _dicts(rows)]
@@ -440,7 +441,7 @@ def doctor_rows(conn, since: float | None, trace_id: str | None = None, trace: d
         ]
         traces = _load_traces(conn, ids)
         candidates = [
-            s for t in traces.values() for s in t["spans"] if s["is_segment"] and (s["op"] or "").startswith("http.server")
+            s for t in traces.values() for s in t["spans"] if is_server_segment(s)
         ]
         last_seen = _typed(
             conn.execute(

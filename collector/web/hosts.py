@@ -19,7 +19,8 @@ import re
 
 from aiohttp import hdrs, web
 
-LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+from ..protocol.urls import LOOPBACK_NAMES
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # A DNS name or an IPv4 address; browsers send IDNs as punycode, so ASCII.
@@ -97,7 +98,7 @@ def same_authority(origin: str, host: str) -> bool:
 
 def allowed_hosts(bound_host: str, extra: list[str]) -> frozenset[str]:
     # Given as a Host would be (`[::1]`, `name:port`) or as a bare name.
-    names = set(LOCAL_NAMES) | {host_name(h) or h.strip().lower() for h in extra if h.strip()}
+    names = set(LOOPBACK_NAMES) | {host_name(h) or h.strip().lower() for h in extra if h.strip()}
     if bound_host not in ("0.0.0.0", "::", ""):
         names.add(bound_host.lower())
     return frozenset(names)

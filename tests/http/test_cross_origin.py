@@ -11,11 +11,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from collector.web.hosts import LOCAL_NAMES, host_name, same_authority, split_host, target_authority
+from collector.protocol.urls import LOOPBACK_NAMES
+from collector.web.hosts import host_name, same_authority, split_host, target_authority
 from collector.web.keys import WRITER
 from helpers import envelope, event_item, post
 
-ALLOWED = LOCAL_NAMES
+ALLOWED = LOOPBACK_NAMES
 READ_PATHS = ["/api/traces", "/api/stats", "/api/doctor", "/api/traces/" + "0" * 32, "/", "/traces", "/users",
               "/errors", "/doctor", "/static/app.css", "/no/such/page"]
 INGEST_PATHS = ["/api/1/envelope/", "/api/1/store/", "/api/store/", "/prefix/api/1/envelope", "/api/1/security/",
