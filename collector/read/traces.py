@@ -216,6 +216,45 @@ def _segment_users(rows: list[dict]) -> list[dict]:
     ]
 
 
+def _by_span(items: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for item in items:
+        grouped.setdefault(item["span_id"], []).append(item)
+    return grouped
+
+
+def _service_of(services: dict[str, dict], span: dict) -> dict:
+    """The service a span belongs to (web, mobile or backend, by SDK),
+    gathering its environments, releases and sampling decisions."""
+    key = _service_key(span)
+    service = services.get(key)
+    if service is None:
+        service = services[key] = {
+            "key": key, "category": key.split(" · ")[0], "colour": len(services),
+            "environments": set(), "releases": set(), "sampling": set(),
+        }
+    if span["environment"]:
+        service["environments"].add(span["environment"])
+    if span["release"]:
+        service["releases"].add(span["release"])
+    dsc = span["dsc"] or {}
+    if dsc:
+        service["sampling"].add((str(dsc.get("sample_rate")), str(dsc.get("sampled"))))
+    return service
+
+
+def _service_list(services: dict[str, dict]) -> list[dict]:
+    return [
+        {
+            **s,
+            "environments": sorted(s["environments"]),
+            "releases": sorted(s["releases"]),
+            "sampling": [{"sample_rate": r, "sampled": d} for r, d in sorted(s["sampling"])],
+        }
+        for s in services.values()
+    ]
+
+
 def waterfall(trace: dict) -> dict:
     """Everything the trace page draws, from `assemble()`'s output (whose
     span dicts it extends)."""
@@ -224,34 +263,17 @@ def waterfall(trace: dict) -> dict:
     times += [e["timestamp"] for e in trace["errors"] if e["timestamp"] is not None]
     start, end = (min(times), max(times)) if times else (0.0, 0.0)
     ordered, root_count = _order(spans)
-    errors_by_span: dict[str, list[dict]] = {}
-    for error in trace["errors"]:
-        errors_by_span.setdefault(error["span_id"], []).append(error)
-    logs_by_span: dict[str, list[dict]] = {}
-    for log in trace["logs"]:
-        logs_by_span.setdefault(log["span_id"], []).append(log)
-
+    errors_by_span, logs_by_span = _by_span(trace["errors"]), _by_span(trace["logs"])
     services: dict[str, dict] = {}
     rows = []
     for span, depth, orphan_top in ordered:
-        key = _service_key(span)
-        service = services.setdefault(
-            key,
-            {"key": key, "category": key.split(" · ")[0], "colour": len(services), "environments": set(), "releases": set(), "sampling": set()},
-        )
-        if span["environment"]:
-            service["environments"].add(span["environment"])
-        if span["release"]:
-            service["releases"].add(span["release"])
-        dsc = span["dsc"] or {}
-        if dsc:
-            service["sampling"].add((str(dsc.get("sample_rate")), str(dsc.get("sampled"))))
+        service = _service_of(services, span)
         # The span dicts are this call's own (fresh from assemble): extend
         # them in place rather than copy 10,000 of them.
         span.update(
             depth=depth,
             orphan=orphan_top,
-            service=key,
+            service=service["key"],
             colour=service["colour"],
             errors=errors_by_span.get(span["span_id"], []),
             logs=logs_by_span.get(span["span_id"], []),
@@ -264,15 +286,7 @@ def waterfall(trace: dict) -> dict:
         "end": end,
         "duration": end - start,
         "rows": rows,
-        "services": [
-            {
-                **s,
-                "environments": sorted(s["environments"]),
-                "releases": sorted(s["releases"]),
-                "sampling": [{"sample_rate": r, "sampled": d} for r, d in sorted(s["sampling"])],
-            }
-            for s in services.values()
-        ],
+        "services": _service_list(services),
         "root_count": root_count,
         "orphans": [r["span_id"] for r in rows if r["orphan"]],
         "gaps": _gaps(spans, start, end),
