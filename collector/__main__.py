@@ -1,6 +1,5 @@
-import sys
-
 from .cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Named as the installed command, not "python -m collector", in usage and errors.
+    main(prog_name="collector")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
-import os
 import resource
 import threading
 import time
@@ -40,16 +39,6 @@ RESERVED_FDS = 64 + BACKLOG + MAX_LINGERING
 REPEAT_WINDOW = 10.0
 
 log = logging.getLogger("collector.connections")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--max-connections",
-        type=int,
-        default=int(os.environ.get("COLLECTOR_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)),
-        help="open connections served at once; more get 503 at once (env COLLECTOR_MAX_CONNECTIONS; "
-        "default %(default)s, lowered to fit the file limit)",
-    )
 
 
 async def listen(runner: web.AppRunner, host: str, port: int, max_connections: int) -> "GuardedSite":
