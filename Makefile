@@ -1,14 +1,12 @@
 # Two commands do all set-up on a fresh machine:
 #   make run   - venv, install, serve on 127.0.0.1:8969 with ./collector.db
-#   make test  - every test dependency (Python, npm, Debian), then the whole suite
+#   make test  - every test dependency (Python, npm, Debian), then lint and the whole suite
+# Quicker checks: make lint, make test-unit (seconds), make test-fast (no browser).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-HOST ?= 127.0.0.1
-PORT ?= 8969
-DB ?= collector.db
 
-.PHONY: run test install test-deps chromium bench bench-attacks screenshot clean
+.PHONY: run test test-unit test-fast lint install test-deps chromium bench bench-attacks screenshot clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +28,14 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/
 
 install: $(VENV)/.installed
 
+# `make run HOST=… PORT=… DB=…` passes those as flags; otherwise the collector
+# reads COLLECTOR_HOST, COLLECTOR_PORT and COLLECTOR_DB, then its defaults. Only
+# variables given on make's command line count: an exported PORT or HOST meant
+# for another program does not move the collector.
+given = $(if $(filter command line,$(origin $(1))),$(2) $($(1)))
+
 run: install
-	$(BIN)/collector serve --host $(HOST) --port $(PORT) --db $(DB)
+	$(BIN)/collector serve $(call given,HOST,--host) $(call given,PORT,--port) $(call given,DB,--db)
 
 # Debian's chromium, for the browser tests (Playwright drives it; it never
 # downloads a browser of its own).
@@ -42,8 +46,21 @@ chromium:
 
 test-deps: $(VENV)/.test-installed tests/node/node_modules/.package-lock.json tests/browser/node_modules/.package-lock.json chromium
 
-test: test-deps
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The whole suite; pytest exits 5 when no test ran, which fails make.
+test: test-deps lint
 	$(BIN)/python -m pytest -q
+
+# No server: seconds.
+test-unit: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q tests/unit
+
+# Unit and HTTP tests (the app in-process or as a subprocess); no SDKs, Node or browser.
+test-fast: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -q tests/unit tests/http
 
 # Ingest throughput against a do-nothing aiohttp server, trace lookups at
 # 10k and 1M spans; prints PASS/FAIL per target, writes bench-results/latest.json.
@@ -57,7 +74,7 @@ bench-attacks: install
 
 # README's screenshot: a real stitched trace from the end-to-end test.
 screenshot: test-deps
-	SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q "tests/test_browser_sdk.py::test_browser_and_backend_stitch_into_one_trace[stream]"
+	SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q "tests/e2e/test_browser_sdk.py::test_browser_and_backend_stitch_into_one_trace[stream]"
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules tests/browser/node_modules
