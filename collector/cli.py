@@ -63,9 +63,7 @@ class ServeOptions:
         return f"[{self.host}]" if ":" in self.host else self.host
 
 
-db_option = option(
-    "--db", envvar="COLLECTOR_DB", default=DEFAULT_DB, metavar="PATH", help="SQLite file."
-)
+db_option = option("--db", envvar="COLLECTOR_DB", default=DEFAULT_DB, metavar="PATH", help="SQLite file.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

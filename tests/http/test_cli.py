@@ -41,7 +41,9 @@ def test_port_in_use_says_so(tmp_path):
         port = s.getsockname()[1]
         out = subprocess.run(
             [sys.executable, "-m", "collector", "serve", "--port", str(port), "--db", str(tmp_path / "x.db")],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     assert out.returncode != 0
     assert f"port {port}" in out.stderr and "in use" in out.stderr and "--port" in out.stderr

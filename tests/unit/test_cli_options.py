@@ -59,7 +59,8 @@ def test_every_option_reads_its_environment_variable(served):
 
 def test_flags_win_over_the_environment(served):
     env = {"COLLECTOR_PORT": "9000", "COLLECTOR_DB": "env.db", "COLLECTOR_ALLOWED_HOSTS": "env.lan"}
-    result, options = served("--port", "9100", "--db", "flag.db", "--allow-host", "a.lan", "--allow-host", "b.lan", env=env)
+    flags = ["--port", "9100", "--db", "flag.db", "--allow-host", "a.lan", "--allow-host", "b.lan"]
+    result, options = served(*flags, env=env)
     assert result.exit_code == 0, result.output
     assert (options.port, options.db, options.allow_hosts) == (9100, "flag.db", ("a.lan", "b.lan"))
 
