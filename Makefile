@@ -44,7 +44,8 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium', then make test again" >&2; exit 1; fi; }
 
-test-deps: $(VENV)/.test-installed tests/node/node_modules/.package-lock.json tests/browser/node_modules/.package-lock.json chromium
+test-deps: $(VENV)/.test-installed chromium \
+	tests/node/node_modules/.package-lock.json tests/browser/node_modules/.package-lock.json
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
@@ -74,7 +75,8 @@ bench-attacks: install
 
 # README's screenshot: a real stitched trace from the end-to-end test.
 screenshot: test-deps
-	SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q "tests/e2e/test_browser_sdk.py::test_browser_and_backend_stitch_into_one_trace[stream]"
+	SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q \
+	  "tests/e2e/test_browser_sdk.py::test_browser_and_backend_stitch_into_one_trace[stream]"
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules tests/browser/node_modules
