@@ -23,8 +23,9 @@ from aiohttp import web
 from .app import SERVER_ARGS, create_app
 from .read import doctor, queries
 from .storage import schema
+from .storage.client import StartFailed
 from .storage.lockfile import DatabaseInUse
-from .storage.writer import StartFailed, tune_gc
+from .storage.process import tune_gc
 from .web import connections
 
 DEFAULT_DB = "collector.db"
