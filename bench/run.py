@@ -18,6 +18,7 @@ a report); 2 when the benchmark itself broke (a server died or hung).
 from __future__ import annotations
 
 import argparse
+import collections
 import asyncio
 import contextlib
 import itertools
@@ -301,6 +302,7 @@ async def load(server: Server, kind: str, count: int, readers: bool = False, req
         "max_rss_mb": max(rss),
         "loadgen_cpu_pct": 100 * (own.ru_utime + own.ru_stime - own0.ru_utime - own0.ru_stime) / wall,
         "reader_requests": len(reads),
+        "reader_statuses": dict(collections.Counter(r[1] for r in reads)),
         "reader_non_200": sum(1 for r in reads if r[1] != 200),
         "reader_p99_ms": pct(read_ms, 0.99),
         "reader_p99_ms_by_path": {p: pct([r[2] for r in reads if r[0] == p], 0.99) for p in READ_PATHS} if readers else None,
