@@ -21,6 +21,7 @@ import orjson
 from aiohttp import web
 
 from .app import SERVER_ARGS, create_app
+from .protocol.urls import LOOPBACK_NAMES
 from .read import doctor, queries
 from .storage import schema
 from .storage.client import StartFailed
@@ -29,7 +30,6 @@ from .storage.process import tune_gc
 from .web import connections
 
 DEFAULT_DB = "collector.db"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def option(*names: str, envvar: str | None = None, **settings):
@@ -167,7 +167,7 @@ def _announce(options: ServeOptions) -> None:
     print(f"collector: storing in {os.path.abspath(options.db)}" + "".join(extras))
     print(f"collector: paste this DSN into your SDKs:  http://anykey@{where}/1")
     print(f"collector: trace view:                     http://{where}/")
-    if options.host not in LOCAL_HOSTS:
+    if options.host not in LOOPBACK_NAMES:
         print(
             f"collector: WARNING: listening on {options.host}, not loopback: "
             "anyone who can reach this port can read your users' emails and IPs.",
