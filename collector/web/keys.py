@@ -2,8 +2,8 @@
 
 from aiohttp import web
 
-from ..read.queries import Reader
-from ..storage.writer import Writer
+from ..storage.client import Writer
+from ..storage.reader import Reader
 
 WRITER = web.AppKey("writer", Writer)
 READER = web.AppKey("reader", Reader)

@@ -1,0 +1,112 @@
+"""Traces: the filtered list, one trace (its spans paged), and the id jump box."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from ..protocol.answers import json_response
+from ..protocol.jsonshape import as_str
+from ..read import doctor, queries, traces
+from . import params
+from .keys import READER
+from .resources import Resource
+from .responses import Missing
+from .urls import event_url, pager, trace_url
+
+LIST_LIMIT = 50
+MAX_LIST_LIMIT = 1000
+
+
+async def load_traces(request: web.Request) -> dict:
+    """Newest first, filtered; one more row is read to know if there is an older page."""
+    filters = params.trace_filters(request.query)
+    window = params.window(request.query, LIST_LIMIT, MAX_LIST_LIMIT)
+    rows = await request.app[READER].run(queries.search_traces, filters, window.limit + 1, window.offset)
+    return {
+        "traces": [traces.summary_view(r) for r in rows[: window.limit]],
+        "window": window,
+        "has_next": len(rows) > window.limit,
+    }
+
+
+async def traces_page(request: web.Request, data: dict) -> web.Response:
+    context = {
+        "traces": data["traces"],
+        "pager": pager(request.query, data["window"], data["has_next"]),
+        "query": dict(request.query),
+        "host": request.host,
+    }
+    return aiohttp_jinja2.render_template("traces.html", request, context)
+
+
+TRACES = Resource(
+    load=load_traces,
+    to_json=lambda data: json_response({"traces": data["traces"]}),
+    to_html=traces_page,
+    form="_traces_form.html",
+)
+
+
+async def load_trace(request: web.Request) -> dict:
+    """One page of a trace's spans (?limit=, at most 10,000; ?offset=), by
+    start time, with `span_count` in all and the `next_offset` to ask for."""
+    trace_id = request.match_info["trace_id"]
+    most = queries.MAX_TRACE_PAGE_SPANS
+    window = params.window(request.query, most, most, min_limit=1)
+    rows = await request.app[READER].run(queries.trace_rows, trace_id, window.limit, window.offset)
+    if rows is None:
+        # ascii(): the id came from the URL and goes into a header (X-Sentry-Error).
+        raise Missing(
+            f"trace {trace_id}", f"no trace {trace_id!a} stored; is the SDK's DSN pointing at this collector?"
+        )
+    return {"trace": traces.assemble(rows["trace_id"], rows), "window": window, "next_offset": rows["next_offset"]}
+
+
+def trace_json(data: dict) -> web.Response:
+    window = data["window"]
+    return json_response(
+        {**data["trace"], "offset": window.offset, "limit": window.limit, "next_offset": data["next_offset"]}
+    )
+
+
+async def trace_page(request: web.Request, data: dict) -> web.Response:
+    assembled = data["trace"]
+    view = traces.waterfall(assembled)
+    checked = await request.app[READER].run(queries.doctor_rows, None, assembled["trace_id"], assembled)
+    # The rows go to the page's script as JSON inside <script type=
+    # "application/json">; Jinja's tojson escapes <, >, & and ' there.
+    context = {
+        "t": view,
+        "rows_json": view["rows"],
+        "findings": doctor.diagnose(checked)["findings"],
+        "offset": data["window"].offset,
+    }
+    return aiohttp_jinja2.render_template("trace.html", request, context)
+
+
+TRACE = Resource(load=load_trace, to_json=trace_json, to_html=trace_page)
+
+
+async def load_search(request: web.Request) -> dict:
+    """What a pasted trace, event or span id names, and the page that shows it."""
+    q = params.text(request.query, "q")
+    found = await request.app[READER].run(queries.find_id, q) if q else None
+    if found is None:
+        what = f"trace, event or span id {q!r}" if q else "an empty search"
+        raise Missing(what, f"no {what} stored" if q else "q is empty: give a trace, event or span id")
+    kind, target = found
+    if kind == "event":
+        return {"kind": kind, "event_id": as_str(target), "url": event_url(target)}
+    if kind == "span":
+        trace_id, span_id = target
+        return {"kind": kind, "trace_id": as_str(trace_id), "span_id": as_str(span_id), "url": trace_url(*target)}
+    return {"kind": kind, "trace_id": as_str(target), "url": trace_url(target)}
+
+
+async def search_redirect(request: web.Request, data: dict) -> web.Response:
+    # The url is built of %-quoted ids: a stored CR or LF cannot split the Location.
+    raise web.HTTPFound(data["url"])
+
+
+SEARCH = Resource(load=load_search, to_json=json_response, to_html=search_redirect)
