@@ -7,6 +7,8 @@
   const text = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
   const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
   const diff = (a, b) => (num(a) === null || num(b) === null ? null : a - b);
+  // static/duration.js, loaded first: one rule for durations on every page.
+  const fmtDuration = window.fmtDuration;
   const data = JSON.parse(document.getElementById("trace-data").textContent);
   const rows = Array.isArray(data.rows) ? data.rows : [];
   rows.forEach((r) => {
@@ -43,11 +45,6 @@
     return e;
   }
 
-  function fmtDuration(seconds) {
-    if (num(seconds) === null) return "—";
-    const ms = seconds * 1000;
-    return ms < 1000 ? ms.toFixed(ms < 10 ? 1 : 0) + " ms" : seconds.toFixed(2) + " s";
-  }
 
   function computeVisible() {
     visible = [];

@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from collector.web.filters import fmt_duration
 from helpers import post_envelope
 
 T0 = time.time() - 60
@@ -131,6 +132,33 @@ def test_ten_thousand_spans_render_without_freezing(collector, page):
     page.press("#span-search", "Enter")
     page.wait_for_selector("#span-5" + f"{9999:015x}")
     assert page.evaluate("document.querySelectorAll('#rows .row').length") < 200
+    assert page.errors == []
+
+
+# Where the old Python and JS formatters differed (4.2 ms, exact halves), and the edges of the rule.
+DURATION_PROBES = [
+    0, 0.0004, 0.0025, 0.0042, 0.0125, 0.9994, 0.9995, 1.125, 1.2345, -0.25, -0.0025, 59.999, 1e6, -2e6, None, "1.5",
+]
+
+
+def test_durations_read_the_same_on_the_page_as_the_python_formatter_gives(collector, page):
+    browser_envelope(collector, [
+        v2_span("1000000000000001", None, "/checkout", "pageload", 0, 1.2345, segment=True),
+        v2_span("1000000000000002", "1000000000000001", "GET /a", "http.client", 0.1, 0.1042),
+        v2_span("1000000000000003", "1000000000000001", "GET /b", "http.client", 0.2, 0.2125),
+    ])
+    page.goto(f"{collector.url}/traces/{TRACE}")
+    page.wait_for_selector("body[data-waterfall=ready]")
+    spans = collector.get(f"/api/traces/{TRACE}")["spans"]
+    for span in spans:
+        label = page.inner_text(f"#span-{span['span_id']} .dur")
+        assert label == fmt_duration(span["timestamp"] - span["start_timestamp"]), span["span_id"]
+    assert page.inner_text("#span-1000000000000002 .dur") == "4 ms"
+    # The summary is drawn by the server, the axis by the script: the trace's length reads the same in both.
+    ticks = page.eval_on_selector_all(".axis .tick", "els => els.map(e => e.textContent)")
+    assert ticks[-1] == page.inner_text(".facts b")
+    shown = page.evaluate("values => values.map(window.fmtDuration)", DURATION_PROBES)
+    assert shown == [fmt_duration(v) for v in DURATION_PROBES]
     assert page.errors == []
 
 
