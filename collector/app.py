@@ -13,7 +13,7 @@ from .web.hosts import allowed_hosts
 from .ingest.endpoints import Ingest
 from .protocol.answers import error_response
 from .web.keys import INGEST_STATS, READER, WRITER
-from .read.queries import Reader
+from .storage.reader import Reader
 from .storage.writer import Writer
 
 

@@ -6,11 +6,7 @@ writer, and it never blocks them), one per reader thread.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from ..storage import schema
 from ..protocol.jsonshape import loads, pairs_dict, typed
@@ -21,50 +17,6 @@ from .traces import assemble, span_view
 TYPES = {
     name: {c: t for c, t in spec["columns"].items() if t in (str, float, int)} for name, spec in schema.TABLES.items()
 }
-
-
-class Reader:
-    """Runs query functions on a small pool of threads, off the event loop."""
-
-    def __init__(self, path: str, threads: int = 4):
-        self.path = path
-        self._local = threading.local()
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sqlite-reader")
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = schema.connect(self.path, readonly=True)
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
-
-    async def run(self, fn, *args):
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: _tolerant(fn, self._conn(), args))
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-
-
-def _lenient_text(value: bytes) -> str:
-    return value.decode("utf-8", "replace")
-
-
-def _tolerant(fn, conn: sqlite3.Connection, args: tuple):
-    """fn(conn, *args); again with invalid UTF-8 replaced if a TEXT value
-    holds some (another program, or a blob folded into group_concat, can
-    store it), rather than decoding every value in Python every time."""
-    try:
-        return fn(conn, *args)
-    except sqlite3.OperationalError as e:
-        if not str(e).startswith("Could not decode to UTF-8"):
-            raise
-    conn.text_factory = _lenient_text
-    try:
-        return fn(conn, *args)
-    finally:
-        conn.text_factory = str
 
 
 def _dicts(cursor) -> list[dict]:
