@@ -14,7 +14,7 @@ from .ingest.endpoints import Ingest
 from .protocol.answers import error_response
 from .web.keys import INGEST_STATS, READER, WRITER
 from .storage.reader import Reader
-from .storage.writer import Writer
+from .storage.client import Writer
 
 
 @web.middleware

@@ -17,8 +17,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from collector.ingest.normalize import Records
-from collector.storage.writer import Batch, Writer
+from collector.storage.client import Batch, Writer
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "tests" / "node"
@@ -166,6 +165,5 @@ async def started(path: str, **options) -> Writer:
 
 
 def batch(event_id: str, message) -> Batch:
-    records = Records()
-    records.add("events", {"event_id": event_id, "message": message, "trace_id": "t" * 32})
-    return Batch(envelope={"body": b"{}", "item_count": 1}, records=records)
+    event = {"event_id": event_id, "message": message, "trace_id": "t" * 32}
+    return Batch(envelope={"body": b"{}", "item_count": 1}, rows={"events": [event]})

@@ -29,7 +29,7 @@ from ..protocol.answers import error_response, json_response
 from ..protocol.endpoints import match_endpoint
 from ..protocol.jsonshape import text
 from .normalize import fit, normalise
-from ..storage.writer import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
+from ..storage.client import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ class Ingest:
         # What the batch holds while queued: the decoded body's worth of
         # values, the rows themselves, a raw body kept alongside.
         size = len(body) + ROW_BYTES * sum(map(len, records.rows.values())) + len(row.get("body") or b"")
-        return Batch(envelope=row, records=records, size=size)
+        return Batch(envelope=row, rows=records.rows, size=size)
 
     async def _envelope(self, request, params):
         request_auth = auth.from_request(request.headers, request.query)

@@ -64,7 +64,11 @@ TABLES: dict[str, dict] = {
         # Indexing segments only keeps 20 of 21 index writes off ingest: users
         # are looked up by segment (child spans repeat their segment's user),
         # and an index of every span id, random keys, cost ingest 40%.
-        "partial_indexes": [(["user_id"], "is_segment = 1"), (["user_email"], "is_segment = 1"), (["span_id"], "is_segment = 1")],
+        "partial_indexes": [
+            (["user_id"], "is_segment = 1"),
+            (["user_email"], "is_segment = 1"),
+            (["span_id"], "is_segment = 1"),
+        ],
     },
     "transactions": {
         "columns": {
@@ -156,7 +160,14 @@ TABLES: dict[str, dict] = {
         "indexes": [["replay_id"]],
     },
     "replay_recordings": {
-        "columns": {"replay_id": str, "segment_id": int, "kind": str, "size": int, "payload": bytes, "envelope_id": int},
+        "columns": {
+            "replay_id": str,
+            "segment_id": int,
+            "kind": str,
+            "size": int,
+            "payload": bytes,
+            "envelope_id": int,
+        },
         "indexes": [["replay_id"]],
     },
     "feedback": {
@@ -200,10 +211,24 @@ TABLES: dict[str, dict] = {
         },
     },
     "other_items": {
-        "columns": {"type": str, "content_type": str, "size": int, "payload": bytes, "project_id": str, "envelope_id": int},
+        "columns": {
+            "type": str,
+            "content_type": str,
+            "size": int,
+            "payload": bytes,
+            "project_id": str,
+            "envelope_id": int,
+        },
     },
     "item_failures": {
-        "columns": {"item_index": int, "item_type": str, "reason": str, "payload": bytes, "size": int, "envelope_id": int},
+        "columns": {
+            "item_index": int,
+            "item_type": str,
+            "reason": str,
+            "payload": bytes,
+            "size": int,
+            "envelope_id": int,
+        },
     },
     # Requests answered 4xx: why, so a developer can see what their SDK got wrong.
     "rejections": {

@@ -14,11 +14,10 @@ import time
 import pytest
 
 from collector.storage import schema
+from collector.storage.client import Batch, StartFailed, WriteFailed, WriterUnavailable
 from collector.storage.lockfile import DatabaseInUse
-from collector.ingest.normalize import Records
-from collector.storage.writer import Batch, StartFailed, Store, WriteFailed, WriterUnavailable
-from helpers import Collector
-from helpers import batch, started
+from collector.storage.store import Store
+from helpers import Collector, batch, started
 
 ENVELOPE = b'{}\n{"type":"session"}\n{"sid":"s"}\n'
 
@@ -45,7 +44,7 @@ async def _ticks_while(coroutine, interval=0.05) -> tuple[object, float]:
     ticker = asyncio.ensure_future(tick())
     try:
         result = await coroutine
-    except Exception as e:  # noqa: BLE001 - handed back to the test to assert on
+    except Exception as e:  # handed back to the test to assert on
         result = e
     stop.set()
     await ticker
@@ -186,11 +185,14 @@ async def test_envelope_ids_come_from_the_file_not_from_memory(tmp_path):
 
 async def test_a_resent_transaction_adds_no_second_copy_of_its_spans(tmp_path):
     def transaction(name):
-        records = Records()
-        records.add("transactions", {"event_id": "e" * 32, "trace_id": "t" * 32, "name": name})
-        records.add("spans", {"trace_id": "t" * 32, "span_id": "1" * 16, "is_segment": 1, "description": name})
-        records.add("spans", {"trace_id": "t" * 32, "span_id": "2" * 16, "parent_span_id": "1" * 16})
-        return Batch(envelope={"item_count": 1}, records=records)
+        rows = {
+            "transactions": [{"event_id": "e" * 32, "trace_id": "t" * 32, "name": name}],
+            "spans": [
+                {"trace_id": "t" * 32, "span_id": "1" * 16, "is_segment": 1, "description": name},
+                {"trace_id": "t" * 32, "span_id": "2" * 16, "parent_span_id": "1" * 16},
+            ],
+        }
+        return Batch(envelope={"item_count": 1}, rows=rows)
 
     path = str(tmp_path / "w.db")
     writer = await started(path)
@@ -215,11 +217,10 @@ async def test_a_value_sqlite_refuses_fails_its_batch_alone(tmp_path, value):
     path = str(tmp_path / "w.db")
     writer = await started(path)
     try:
-        records = Records()
-        records.add("logs", {"trace_id": "t" * 32, "severity_number": value, "body": "poisoned"})
+        log = {"trace_id": "t" * 32, "severity_number": value, "body": "poisoned"}
         results = await asyncio.gather(
             writer.write(batch("a" * 32, "fine")),
-            writer.write(Batch(envelope={"item_count": 1}, records=records)),
+            writer.write(Batch(envelope={"item_count": 1}, rows={"logs": [log]})),
             writer.write(batch("c" * 32, "also fine")),
             return_exceptions=True,
         )
@@ -277,16 +278,14 @@ def test_sigterm_stops_the_server_while_the_writer_cannot_restart(tmp_path):
 
 
 def _writer_pid(c: Collector) -> int:
-    """The writer process: a grandchild of the server (via the forkserver)
-    whose name multiprocessing sets to collector-writer."""
+    """The writer process: the server's child running collector.storage.process."""
     out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
-    children = {}
+    candidates = []
     for line in out.splitlines():
-        pid, ppid, *_ = line.split()
-        children.setdefault(int(ppid), []).append(int(pid))
-    forkservers = children.get(c.proc.pid, [])
-    candidates = [pid for fs in forkservers for pid in children.get(fs, [])]
-    assert len(candidates) == 1, (forkservers, candidates)
+        pid, ppid, args = line.split(maxsplit=2)
+        if int(ppid) == c.proc.pid and "collector.storage.process" in args:
+            candidates.append(int(pid))
+    assert len(candidates) == 1, candidates
     return candidates[0]
 
 

@@ -17,7 +17,7 @@ from collector.storage import schema
 from collector.storage import summaries
 from collector.protocol.envelope import Envelope, Item, parse
 from collector.ingest.normalize import FUTURE_SLACK, INT64_MAX, INT64_MIN, normalise
-from collector.storage.writer import Batch, _packet
+from collector.storage.client import Batch
 
 NOW = 1_760_000_000.0
 TRACE, SPAN, EVENT = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", "9ec79c33ec9942ab8353589fcb2e04dc"
@@ -222,7 +222,7 @@ def test_any_value_anywhere_normalises_to_rows_that_fit(db, envelope):
                 assert_fits(table, column, value, latest)
     # What ingest does next with the rows cannot raise either.
     summaries.summarise(records.rows)
-    _packet(Batch(envelope={}, records=records))
+    Batch(envelope={}, rows=records.rows).packet()
     store(db, records.rows)
 
 

@@ -1,0 +1,328 @@
+"""The writer, as the server sees it: hand over a `Batch`, await the answer.
+
+A separate process owns the write connection and group-commits
+(process.py). `Writer.write` turns a batch into a packet (plain tuples, plus
+its trace summaries) and sends it to the writer process at once. The process
+takes every packet waiting in its socket as one group, writes the group in
+one transaction (a bad batch is retried alone, so it fails alone), commits,
+and answers for the whole group; the futures are settled in the order the
+packets were sent. So an envelope is answered 200 only after its rows are on
+disk, and ingest never waits on a SQLite lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import socket
+import subprocess
+from dataclasses import dataclass, field
+
+from . import lockfile, summaries, wire
+from . import process as writer_process
+from .replaced import file_identity, replaced_reason
+
+log = logging.getLogger(__name__)
+
+# Bytes of batches waiting to be written (Batch.size): the queue's real
+# memory cost, since one batch may be a 100-byte session or a 20 MB attachment.
+MAX_QUEUED_BYTES = 256 * 1024 * 1024
+# How long the writer process may take to open the database.
+START_TIMEOUT = 30.0
+# How long a request waits for a writer process that is restarting before it
+# is answered 503; restarts take a fraction of a second unless the database
+# cannot be opened, and then they are retried with this backoff (seconds).
+RESTART_WAIT = 2.0
+RESTART_BACKOFF = (0.25, 5.0)
+# How often the server checks that the database file is still the one it opened.
+WATCH_INTERVAL = 1.0
+
+# Why a write fails once the collector has begun to stop.
+STOPPING = "the collector is stopping; retry the request"
+
+
+class QueueFull(Exception):
+    """The write queue is full: answer 429 and let the SDK back off."""
+
+
+class WriteFailed(Exception):
+    """The rows of a batch could not be stored (answer 500 with the reason)."""
+
+
+class WriterUnavailable(Exception):
+    """No writer process can store anything right now (answer 503 with the
+    reason and Retry-After): it is restarting, cannot open the database, or
+    the database file was deleted or replaced under the collector."""
+
+
+class StartFailed(Exception):
+    """The writer process could not open the database; the reason says why."""
+
+
+@dataclass
+class Batch:
+    """What one request stores: an optional envelope row and rows by table
+    (each a dict of column values; `schema.TABLES` names the columns)."""
+
+    envelope: dict | None = None
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+    rejection: dict | None = None
+    # What the batch costs in memory while it waits (ingest's estimate: the
+    # decoded body plus its rows): what it weighs in the queue.
+    size: int = 0
+
+    def packet(self) -> wire.Packet:
+        """The batch as the writer process takes it: plain tuples, cheap to send."""
+        if self.rejection is not None:
+            return wire.Packet(None, {"rejections": [wire.values("rejections", self.rejection)]}, {})
+        envelope = wire.values("envelopes", self.envelope) if self.envelope is not None else None
+        rows = {table: [wire.values(table, row) for row in table_rows] for table, table_rows in self.rows.items()}
+        return wire.Packet(envelope, rows, summaries.summarise(self.rows))
+
+
+@dataclass
+class _Link:
+    """One running writer process and the stream to it."""
+
+    process: subprocess.Popen
+    stream: asyncio.StreamWriter
+    answers: asyncio.Task | None = None
+
+
+class Writer:
+    """The server's side of the writer: each packet is sent to the writer
+    process as soon as it is made, and answered once committed. The process
+    takes every packet waiting in the socket as one group, so the group
+    grows with the load and the process never waits on this event loop.
+
+    `start()` opens the database (holding its lock file) and starts the
+    process; if the process dies, a new one is started off the event loop,
+    with backoff, while requests are answered 503 with the reason. Nothing
+    starts before `start()`."""
+
+    def __init__(
+        self,
+        path: str,
+        max_queue: int = 10_000,
+        max_bytes: int = MAX_QUEUED_BYTES,
+        durability: str = "normal",
+        owner: str = "",
+    ):
+        self.path = path
+        self.durability = durability
+        self._owner = owner
+        self._max_batches = max_queue
+        self._max_bytes = max_bytes
+        self._queued_bytes = 0
+        # (size, future) of packets sent and not answered yet, in send order.
+        self._unanswered: collections.deque[tuple] = collections.deque()
+        self._link: _Link | None = None
+        self._up = asyncio.Event()
+        # Why no process is running (set after a failed restart), and why
+        # none ever will again (the file was replaced).
+        self._down: str | None = None
+        self.gone: str | None = None
+        self._starting: subprocess.Popen | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._closing = False
+        self._lock: lockfile.LockFile | None = None
+        self._identity = None
+
+    async def start(self) -> None:
+        """Raises DatabaseInUse when another collector serves this file, and
+        StartFailed when the database cannot be opened."""
+        self._lock = lockfile.acquire(self.path, self._owner)
+        try:
+            await self._launch()
+        except StartFailed:
+            self._lock.release()
+            raise
+        self._identity = file_identity(self.path)
+        self._spawn(self._watch_file())
+
+    async def write(self, batch: Batch) -> None:
+        if self._closing:
+            raise WriteFailed(STOPPING)
+        await self._wait_until_up()
+        size = batch.size
+        # One batch is always let in, however large, so a big envelope is
+        # not refused forever on an idle collector.
+        if len(self._unanswered) >= self._max_batches or (
+            self._queued_bytes and self._queued_bytes + size > self._max_bytes
+        ):
+            raise QueueFull()
+        future = asyncio.get_running_loop().create_future()
+        self._link.stream.write(wire.frame(batch.packet()))
+        self._unanswered.append((size, future))
+        self._queued_bytes += size
+        await future
+
+    async def close(self) -> None:
+        """Write everything already sent, then stop the writer process."""
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._starting is not None:
+            # A start still waiting on a database locked by another program.
+            self._starting.kill()
+        link, self._link = self._link, None
+        if link is not None:
+            link.stream.write(wire.frame(None))
+            await link.stream.drain()
+            # The process answers every packet sent before the stop, then
+            # ends; the answers reader returns once it sees that end.
+            await link.answers
+            await asyncio.to_thread(link.process.wait)
+            link.stream.close()
+        if self._lock is not None:
+            self._lock.release()
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        """The writer process running now, if one is."""
+        return self._link.process if self._link is not None else None
+
+    @property
+    def queued(self) -> dict:
+        return {"batches": len(self._unanswered), "bytes": self._queued_bytes}
+
+    async def _wait_until_up(self) -> None:
+        if self.gone:
+            raise WriterUnavailable(self.gone)
+        if self._up.is_set():
+            return
+        if self._down is not None:
+            raise WriterUnavailable(self._down)
+        # A restart usually takes a fraction of a second: wait for it rather
+        # than refuse the request.
+        try:
+            async with asyncio.timeout(RESTART_WAIT):
+                await self._up.wait()
+        except TimeoutError:
+            raise WriterUnavailable("the writer process is restarting") from None
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _launch(self) -> None:
+        # Starting the process and waiting for it to open the database
+        # blocks (for seconds when another program holds a write lock):
+        # never on the event loop.
+        ours, theirs = socket.socketpair()
+        process = await asyncio.to_thread(self._start_process, ours, theirs)
+        reader, stream = await asyncio.open_connection(sock=ours)
+        self._link = link = _Link(process, stream)
+        link.answers = asyncio.ensure_future(self._read_answers(link, reader))
+        self._up.set()
+
+    def _start_process(self, ours: socket.socket, theirs: socket.socket) -> subprocess.Popen:
+        """The writer process, once it has opened the database; StartFailed
+        with its reason when it could not."""
+        try:
+            with theirs:
+                process = subprocess.Popen(
+                    writer_process.command(theirs.fileno(), self.path, self.durability),
+                    pass_fds=[theirs.fileno()],
+                    stdin=subprocess.DEVNULL,
+                    env=writer_process.environment(),
+                )
+        except OSError as e:
+            ours.close()
+            raise StartFailed(f"cannot start the writer process: {e}") from None
+        self._starting = process
+        try:
+            if self._closing:
+                process.kill()
+            ours.settimeout(START_TIMEOUT)
+            try:
+                ready = wire.receive(ours)
+            except (OSError, EOFError) as e:
+                process.kill()
+                process.wait()
+                ours.close()
+                raise StartFailed(f"the writer process did not open {self.path}: {e}") from None
+            if ready is not None:
+                process.wait()
+                ours.close()
+                raise StartFailed(ready)
+        finally:
+            self._starting = None
+        ours.setblocking(False)
+        return process
+
+    async def _read_answers(self, link: _Link, reader: asyncio.StreamReader) -> None:
+        """Settles futures as the process answers: each answer has one error
+        (or None) per packet of a group, in the order they were sent, and
+        the reason the database is gone, if it is."""
+        try:
+            while True:
+                answer: wire.Answer = await wire.read(reader)
+                if answer.gone:
+                    self._mark_gone(answer.gone)
+                for error in answer.errors:
+                    self._settle(*self._unanswered.popleft(), error)
+        except (asyncio.IncompleteReadError, OSError) as e:
+            if self._closing:
+                # The process ended because it was told to stop; packets
+                # sent after that were never written.
+                self._fail_unanswered(STOPPING)
+                return
+            # Killed from outside, or out of memory: what it had not
+            # committed is lost, so these requests fail (500) and the next
+            # ones go to a new process.
+            log.error("the writer process died (%s); starting a new one", e)
+            self._up.clear()
+            self._link = None
+            self._fail_unanswered(f"the writer process died ({e}); retry the request")
+            link.stream.close()
+            self._spawn(self._restart(link.process))
+
+    async def _restart(self, dead: subprocess.Popen) -> None:
+        await asyncio.to_thread(dead.wait)
+        delay = RESTART_BACKOFF[0]
+        while not self._closing:
+            try:
+                await self._launch()
+            except StartFailed as e:
+                if self._down != str(e):
+                    log.error("cannot restart the writer process: %s; trying again every few seconds", e)
+                self._down = str(e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RESTART_BACKOFF[1])
+                continue
+            if self._down is not None:
+                log.warning("the writer process is running again")
+            self._down = None
+            return
+
+    async def _watch_file(self) -> None:
+        # The writer checks before every commit; this notices a replaced
+        # file even when nothing is being sent, so pages can say so too.
+        while self.gone is None:
+            await asyncio.sleep(WATCH_INTERVAL)
+            if file_identity(self.path) != self._identity:
+                self._mark_gone(replaced_reason(self.path))
+
+    def _mark_gone(self, reason: str) -> None:
+        if self.gone is None:
+            log.error("%s", reason)
+        self.gone = reason
+
+    def _fail_unanswered(self, reason: str) -> None:
+        while self._unanswered:
+            self._settle(*self._unanswered.popleft(), reason)
+
+    def _settle(self, size: int, future: asyncio.Future, error: str | None) -> None:
+        self._queued_bytes -= size
+        if future.cancelled():
+            return
+        if error is None:
+            future.set_result(None)
+        elif self.gone:
+            future.set_exception(WriterUnavailable(self.gone))
+        else:
+            future.set_exception(WriteFailed(error))

@@ -1,0 +1,106 @@
+"""The writer process: a program of its own that owns the write connection.
+
+The server starts it (`command`) with one end of a socket pair. It opens the
+database, says whether that worked, then takes every packet waiting in its
+socket as one group, commits the group, and answers for it; until the server
+says stop, or is gone.
+
+Why a process and not a thread: parsing requests and writing SQLite then run
+on two cores instead of taking turns on one interpreter lock (`make bench`).
+Why a fresh interpreter and not multiprocessing: the server runs threads, so
+forking it is unsafe; and multiprocessing's other ways of starting a process
+run the main script again in the child, which fails for any script that
+imports the collector without an `if __name__ == "__main__":` guard.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import socket
+import sqlite3
+import sys
+
+from . import wire
+from .store import Store
+
+# How many packets one transaction may take; bounds the latency of the first
+# packet in a burst.
+MAX_GROUP = 512
+
+
+def command(fd: int, path: str, durability: str) -> list[str]:
+    """How the server starts the writer process, handing it the socket `fd`.
+    -P: no working directory first on the import path (see `environment`)."""
+    return [sys.executable, "-P", "-m", __name__, str(fd), path, durability]
+
+
+def environment() -> dict[str, str]:
+    """The server's environment, with the server's import path first: the
+    writer process imports the same collector as the server, wherever that
+    came from (a checkout beside a script, another in the working directory)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def tune_gc() -> None:
+    """Garbage collection for the server and writer processes: what exists
+    at startup (modules, the app) is never collected, so it is frozen out of
+    every later pass; and collections wait for 50,000 new objects, not 700.
+    A request or a 10,000-span trace page allocates tens of thousands of
+    dicts that reference counting frees anyway; collecting every 700 took a
+    third of that page's time."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
+
+
+def serve(path: str, sock: socket.socket, durability: str = "normal") -> None:
+    """Commit each group the socket brings, answer one error (or None) per
+    packet. Ends when told to (a None packet), or when the server process is
+    gone (its socket closes)."""
+    try:
+        store = Store(path, durability)
+    except (sqlite3.Error, OSError) as e:
+        wire.send(sock, open_failure(path, e))
+        return
+    wire.send(sock, None)
+    try:
+        frames = wire.Frames(sock)
+        stopping = False
+        while not stopping:
+            try:
+                # Every packet already waiting joins the group.
+                group = frames.waiting(MAX_GROUP)
+                if None in group:
+                    stopping = True
+                    group = [packet for packet in group if packet is not None]
+                if group:
+                    wire.send(sock, store.commit(group))
+            except (EOFError, OSError):
+                # The server is gone: what was committed stays committed.
+                break
+    finally:
+        store.close()
+
+
+def open_failure(path: str, error: Exception) -> str:
+    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        return (
+            f"another program holds a write lock on {path} ({error}): close the sqlite3 shell or database tool "
+            "with an open write transaction on it, and the collector starts writing again"
+        )
+    return f"cannot open the database {path}: {error}"
+
+
+def main(argv: list[str]) -> None:
+    fd, path, durability = argv
+    # Ctrl-C reaches the whole process group; the server stops this process
+    # itself once it has drained the queue.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    tune_gc()
+    with socket.socket(fileno=int(fd)) as sock:
+        serve(path, sock, durability)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
