@@ -1,1 +1,3 @@
-"""Sentry's formats, pure: envelopes, auth, encodings, event shapes. Imports nothing else of ours."""
+"""Sentry's formats, pure: envelopes and item types, auth, encodings, event
+shapes, and refusals (one class per rule a request can break). Imports
+nothing else of ours."""

@@ -1,7 +1,7 @@
 """Who sent a request: the Sentry auth forms, and the DSN of a tunnelled envelope.
 
 Pure functions over header and query values so they test without a server.
-Failures raise `AuthError` carrying the HTTP status Sentry answers with.
+Failures raise a `Refusal` named after the rule broken.
 """
 
 from __future__ import annotations
@@ -11,15 +11,10 @@ import binascii
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .refusals import BadAuth, HeaderMismatch, InvalidDsn, MissingAuth, UnsupportedVersion
+
 # Relay accepts protocol versions up to this one and rejects newer ones.
 MAX_PROTOCOL_VERSION = 8
-
-
-class AuthError(Exception):
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +47,30 @@ def _from_basic(value: str) -> dict[str, str] | None:
     scheme, _, rest = value.strip().partition(" ")
     if scheme.lower() != "basic":
         return None
+    # Rule: Basic auth carries the key as the user name: base64 of "KEY:".
     try:
         decoded = base64.b64decode(rest.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise AuthError(401, "malformed Basic auth: expected base64 of 'KEY:'") from None
+        raise BadAuth("malformed Basic auth: expected base64 of 'KEY:'") from None
     return {"sentry_key": decoded.partition(":")[0]}
 
 
 def _to_auth(fields: dict[str, str], source: str) -> Auth:
     key = fields.get("sentry_key", "")
+    # Rule: an auth source names its key; the version, if any, is an integer
+    # no newer than the protocol this collector speaks.
     if not key:
-        raise AuthError(401, f"missing sentry_key in {source}")
+        raise BadAuth(f"missing sentry_key in {source}")
     version = None
     if "sentry_version" in fields:
         try:
             version = int(fields["sentry_version"])
         except ValueError:
-            raise AuthError(401, f"sentry_version must be an integer, got {fields['sentry_version']!r}") from None
+            raise BadAuth(f"sentry_version must be an integer, got {fields['sentry_version']!r}") from None
         if version > MAX_PROTOCOL_VERSION:
-            raise AuthError(400, f"unsupported sentry_version {version}; this collector speaks up to {MAX_PROTOCOL_VERSION}")
+            raise UnsupportedVersion(
+                f"unsupported sentry_version {version}; this collector speaks up to {MAX_PROTOCOL_VERSION}"
+            )
     return Auth(key, version, fields.get("sentry_client"), source)
 
 
@@ -85,7 +85,7 @@ def from_request(headers, query) -> Auth | None:
     if "X-Sentry-Auth" in headers:
         fields = _from_sentry_header(headers["X-Sentry-Auth"])
         if fields is None:
-            raise AuthError(401, "X-Sentry-Auth must start with 'Sentry '")
+            raise BadAuth("X-Sentry-Auth must start with 'Sentry '")
         found.append((fields, "X-Sentry-Auth header"))
     if "Authorization" in headers:
         value = headers["Authorization"]
@@ -98,7 +98,7 @@ def from_request(headers, query) -> Auth | None:
     if query_fields:
         found.append((query_fields, "query string"))
     if len(found) > 1:
-        raise AuthError(401, "multiple authorization payloads: " + " and ".join(s for _, s in found))
+        raise BadAuth("multiple authorization payloads: " + " and ".join(s for _, s in found))
     if not found:
         return None
     return _to_auth(*found[0])
@@ -119,7 +119,7 @@ def parse_dsn(value: str) -> Dsn:
     except ValueError:
         key = project = ""
     if not key or not project:
-        raise AuthError(400, f"invalid dsn in envelope header: {value!r}")
+        raise InvalidDsn(f"invalid dsn in envelope header: {value!r}")
     return Dsn(key, project)
 
 
@@ -132,16 +132,13 @@ def resolve(auth: Auth | None, envelope_dsn, project_id: str | None) -> tuple[st
     dsn = parse_dsn(envelope_dsn) if isinstance(envelope_dsn, str) and envelope_dsn else None
     if dsn is not None:
         if auth is not None and auth.public_key != dsn.public_key:
-            raise AuthError(400, "public key header mismatch between envelope and request")
+            raise HeaderMismatch("public key header mismatch between envelope and request")
         if project_id is not None and dsn.project_id != project_id:
-            raise AuthError(
-                400, f"project id header mismatch: URL says {project_id}, envelope dsn says {dsn.project_id}"
+            raise HeaderMismatch(
+                f"project id header mismatch: URL says {project_id}, envelope dsn says {dsn.project_id}"
             )
     if auth is not None:
         return auth.public_key, project_id or (dsn.project_id if dsn else "1")
     if dsn is not None:
         return dsn.public_key, project_id or dsn.project_id
-    raise AuthError(
-        401,
-        "missing authentication: send X-Sentry-Auth, ?sentry_key=…, or a dsn in the envelope header",
-    )
+    raise MissingAuth("missing authentication: send X-Sentry-Auth, ?sentry_key=…, or a dsn in the envelope header")

@@ -14,20 +14,12 @@ import zlib
 import brotli
 import zstandard
 
+from .refusals import BodyTooLarge, UndecodableBody
+
 CHUNK = 256 * 1024
 
 
-class BodyTooLarge(Exception):
-    def __init__(self, limit: int):
-        super().__init__(f"decompressed body exceeds {limit} bytes")
-        self.limit = limit
-
-
-class DecodeError(ValueError):
-    """The body does not decode under its declared Content-Encoding."""
-
-
-def normalise_encoding(value: str | None) -> str:
+def normalize_encoding(value: str | None) -> str:
     """The encoding to apply, or "" for none.
 
     Rule: an unknown value, an empty value and the bogus `UTF-8` some old SDKs
@@ -46,7 +38,7 @@ def _zlib_chunks(body: bytes, wbits: int):
         chunk = d.decompress(data, CHUNK)
         data = d.unconsumed_tail
         if not chunk and not data:
-            raise DecodeError("truncated compressed stream")
+            raise UndecodableBody("truncated compressed stream")
         yield chunk
 
 
@@ -67,7 +59,7 @@ def _brotli_chunks(body: bytes):
     while not d.is_finished():
         if d.can_accept_more_data():
             if pos >= len(body):
-                raise DecodeError("truncated brotli stream")
+                raise UndecodableBody("truncated brotli stream")
             chunk, pos = view[pos : pos + CHUNK], pos + CHUNK
         else:
             chunk = b""
@@ -91,6 +83,10 @@ _CHUNKS = {
 }
 
 
+def _too_large(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(f"decompressed body exceeds {limit} bytes")
+
+
 class Decoder:
     """Decodes one body in steps, so that the caller can do the first part
     at once and hand the rest of a large (or hostile) body to another
@@ -109,21 +105,22 @@ class Decoder:
         the whole decoded body once it is complete, else None."""
         if self._chunks is None:
             if len(self._body) > self._limit:
-                raise BodyTooLarge(self._limit)
+                raise _too_large(self._limit)
             return self._body
         try:
             for chunk in self._chunks:
                 self._parts.append(chunk)
                 self._size += len(chunk)
+                # Rule: decoding stops at the limit; a bomb is refused, not inflated.
                 if self._size > self._limit:
-                    raise BodyTooLarge(self._limit)
+                    raise _too_large(self._limit)
                 if until is not None and self._size >= until:
                     return None
         except (zlib.error, brotli.error, zstandard.ZstdError) as e:
-            raise DecodeError(f"body is not valid {self._encoding}: {e}") from None
+            raise UndecodableBody(f"body is not valid {self._encoding}: {e}") from None
         return b"".join(self._parts)
 
 
 def decode(body: bytes, encoding: str, limit: int) -> bytes:
-    """Decode `body` per its (normalised) encoding, at most `limit` bytes out."""
+    """Decode `body` per its (normalized) encoding, at most `limit` bytes out."""
     return Decoder(body, encoding, limit).run()

@@ -4,8 +4,9 @@ import gzip
 
 import pytest
 
+from collector.protocol.compression import decode, normalize_encoding
+from collector.protocol.refusals import BodyTooLarge, Refusal, UndecodableBody
 from encoders import COMPRESSORS, NO_ENCODING
-from collector.protocol.compression import BodyTooLarge, DecodeError, decode, normalise_encoding
 
 DATA = b'{"event_id":"abc"}\n' * 50
 LIMIT = 1024 * 1024
@@ -13,23 +14,47 @@ LIMIT = 1024 * 1024
 
 @pytest.mark.parametrize("label, encode", COMPRESSORS + NO_ENCODING)
 def test_each_encoding_decodes(label, encode):
-    assert decode(encode(DATA), normalise_encoding(label), LIMIT) == DATA
+    assert decode(encode(DATA), normalize_encoding(label), LIMIT) == DATA
 
 
 @pytest.mark.parametrize("label, encode", COMPRESSORS)
 def test_bombs_stop_at_the_limit(label, encode):
     bomb = encode(b"\0" * (64 * LIMIT))  # 64 MiB of zeros, a few KiB compressed
     assert len(bomb) < 100_000
+    with pytest.raises(BodyTooLarge) as refused:
+        decode(bomb, normalize_encoding(label), LIMIT)
+    assert refused.value.status == 413
+
+
+def test_an_unencoded_body_past_the_limit_is_too_large():
     with pytest.raises(BodyTooLarge):
-        decode(bomb, normalise_encoding(label), LIMIT)
+        decode(b"x" * (LIMIT + 1), "", LIMIT)
+    assert decode(b"x" * LIMIT, "", LIMIT) == b"x" * LIMIT
+
+
+@pytest.mark.parametrize("label", [None, "", "identity", "UTF-8", "compress"])
+def test_unknown_encodings_mean_none(label):
+    assert normalize_encoding(label) == ""
+
+
+@pytest.mark.parametrize("label, expected", [("gzip", "gzip"), (" X-GZIP ", "gzip"), ("BR", "br"), ("zstd", "zstd")])
+def test_known_encodings_whatever_their_case(label, expected):
+    assert normalize_encoding(label) == expected
 
 
 @pytest.mark.parametrize("label", ["gzip", "deflate", "br", "zstd"])
-def test_garbage_under_a_label_is_a_decode_error(label):
-    with pytest.raises(DecodeError):
+def test_garbage_under_a_label_is_undecodable(label):
+    with pytest.raises(UndecodableBody) as refused:
         decode(b"definitely not compressed", label, LIMIT)
+    assert refused.value.status == 400 and label in refused.value.reason
 
 
-def test_truncated_gzip_is_a_decode_error():
-    with pytest.raises(DecodeError):
+def test_truncated_gzip_is_undecodable():
+    with pytest.raises(UndecodableBody):
         decode(gzip.compress(DATA)[:-12], "gzip", LIMIT)
+
+
+def test_every_decoding_failure_is_a_refusal():
+    # Ingest answers any Refusal; a decoding failure must never escape as
+    # another exception (a 500).
+    assert issubclass(UndecodableBody, Refusal) and issubclass(BodyTooLarge, Refusal)

@@ -3,7 +3,8 @@
 import orjson
 import pytest
 
-from collector.protocol.envelope import Envelope, EnvelopeError, Item, parse, serialise
+from collector.protocol.envelope import Envelope, Item, ItemType, parse, serialize
+from collector.protocol.refusals import MalformedEnvelope
 
 HEADER = b'{"event_id":"9ec79c33ec9942ab8353589fcb2e04dc"}'
 
@@ -58,6 +59,15 @@ def test_item_header_at_end_of_body_has_empty_payload():
 def test_unknown_item_types_are_kept():
     env = parse(HEADER + b'\n{"type":"something_new"}\nhello\n')
     assert env.items[0].type == "something_new" and env.items[0].payload == b"hello"
+    assert env.items[0].type not in set(ItemType)
+
+
+def test_item_types_are_the_strings_item_headers_hold():
+    env = parse(HEADER + b'\n{"type":"transaction"}\n{}\n{"type":"replay_recording"}\n\n')
+    # A table keyed by ItemType is looked up with the header's plain string.
+    table = {ItemType.TRANSACTION: "t", ItemType.REPLAY_RECORDING: "r"}
+    assert [table[item.type] for item in env.items] == ["t", "r"]
+    assert ItemType("check_in") is ItemType.CHECK_IN and f"{ItemType.SPAN}" == "span"
 
 
 @pytest.mark.parametrize(
@@ -83,13 +93,13 @@ def test_unknown_item_types_are_kept():
     ],
 )
 def test_malformed_envelopes_are_rejected_with_a_reason(body, reason):
-    with pytest.raises(EnvelopeError, match=reason.replace("(", r"\(").replace("[", r"\[")):
+    with pytest.raises(MalformedEnvelope, match=reason.replace("(", r"\(").replace("[", r"\[")):
         parse(body)
 
 
-def test_serialise_round_trips():
+def test_serialize_round_trips():
     env = Envelope({"event_id": "abc"}, [Item({"type": "event"}, b"{}"), Item({"type": "attachment"}, b"\n\nx")])
-    again = parse(serialise(env))
+    again = parse(serialize(env))
     assert again.headers == env.headers
     assert [(i.type, i.payload) for i in again.items] == [("event", b"{}"), ("attachment", b"\n\nx")]
-    assert orjson.loads(serialise(env).split(b"\n")[1])["length"] == 2
+    assert orjson.loads(serialize(env).split(b"\n")[1])["length"] == 2
