@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import hashlib
 
-from .jsonshape import as_dict, as_str, dicts
+from .events import exceptions_of, frames_of, message_of
 
 
 def _top_in_app_frame(exception: dict) -> str | None:
-    frames = dicts(as_dict(exception.get("stacktrace")).get("frames"))
     # Frames are listed oldest call first: the top of the stack is last.
-    for frame in reversed(frames):
+    for frame in reversed(frames_of(exception)):
         if frame.get("in_app"):
             where = frame.get("module") or frame.get("filename") or frame.get("abs_path") or "?"
             return f"{where}:{frame.get('function') or '?'}"
     return None
+
+
+def _exception_title(exception: dict) -> str:
+    if exception.get("value"):
+        return f"{exception.get('type')}: {exception.get('value')}"
+    return str(exception.get("type"))
 
 
 def fingerprint(event: dict, exception: dict | None, message: str | None) -> tuple[str, str]:
@@ -31,25 +36,12 @@ def fingerprint(event: dict, exception: dict | None, message: str | None) -> tup
     elif exception:
         frame = _top_in_app_frame(exception)
         parts = ["exception", str(exception.get("type")), frame or str(exception.get("value"))]
-        title = f"{exception.get('type')}: {exception.get('value')}" if exception.get("value") else str(exception.get("type"))
+        title = _exception_title(exception)
     else:
         parts = ["message", message or ""]
         title = message or "(no message)"
     key = hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:16]
     return key, str(title)[:300]
-
-
-def exceptions_of(event: dict) -> list[dict]:
-    """The event's exceptions, innermost first: the one raised last (the
-    one reported) is listed last."""
-    return dicts(event.get("exception"))
-
-
-def message_of(event: dict) -> str | None:
-    msg = event.get("logentry") or event.get("message")
-    if isinstance(msg, dict):
-        return as_str(msg.get("formatted") or msg.get("message"))
-    return as_str(msg)
 
 
 def group_of(event: dict) -> tuple[str, str]:

@@ -13,13 +13,15 @@ import functools
 # JS SDKs that run in a browser (the last part of sentry.javascript.<name>).
 BROWSER_SDKS = {"browser", "react", "vue", "angular", "svelte", "ember", "solid", "gatsby", "astro"}
 MOBILE_PLATFORMS = {"android", "cocoa", "ios", "flutter", "dart"}
+# Words in the names of mobile SDKs (sentry.javascript.react-native, sentry.cocoa...).
+MOBILE_SDK_WORDS = ("react-native", "android", "cocoa", "flutter")
 
 
 @functools.lru_cache(maxsize=256)
 def service_category(sdk_name: str | None, platform: str | None) -> str:
     """web, mobile or backend: which part of the app a span came from."""
     name = (sdk_name or "").lower()
-    if "react-native" in name or "android" in name or "cocoa" in name or "flutter" in name or platform in MOBILE_PLATFORMS:
+    if any(word in name for word in MOBILE_SDK_WORDS) or platform in MOBILE_PLATFORMS:
         return "mobile"
     if name.startswith("sentry.javascript.") and name.rsplit(".", 1)[-1] in BROWSER_SDKS:
         return "web"
