@@ -1,1 +1,1 @@
-"""HTTP ingest: endpoints, bodies, limits, and normalising items into rows."""
+"""HTTP ingest: endpoints, bodies, limits, and normalizing items into rows."""

@@ -11,9 +11,10 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.ingest import endpoints as ingest
+from collector.ingest import body as ingest_body
+from collector.protocol.envelope import Envelope, Item, parse, serialize
+from collector.protocol.refusals import MalformedEnvelope
 from encoders import raw_deflate
-from collector.protocol.envelope import Envelope, EnvelopeError, Item, parse, serialise
 from helpers import envelope, event_item, post, stats
 
 GOOD = envelope(event_item("stored before"))
@@ -29,7 +30,7 @@ async def assert_still_serving(client, earlier_events=1):
 
 
 def bomb(encode):
-    return encode(b"\0" * (ingest.MAX_DECOMPRESSED + 1024))
+    return encode(b"\0" * (ingest_body.MAX_DECOMPRESSED + 1024))
 
 
 @pytest.mark.parametrize(
@@ -87,7 +88,7 @@ async def test_25_mb_body_is_413(client):
 
 
 async def test_slow_client_times_out_and_others_are_served(client, monkeypatch):
-    monkeypatch.setattr(ingest, "BODY_TIMEOUT", 1.0)
+    monkeypatch.setattr(ingest_body, "BODY_TIMEOUT", 1.0)
     assert (await post(client, GOOD)).status == 200
     reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
     writer.write(b"POST /api/1/envelope/?sentry_key=k HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
@@ -122,17 +123,17 @@ envelopes = st.builds(Envelope, headers=st.dictionaries(st.text(max_size=8), jso
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=500))
-def test_arbitrary_bytes_raise_only_envelope_errors(body):
+def test_arbitrary_bytes_raise_only_malformed_envelope(data):
     try:
-        parse(body)
-    except EnvelopeError:
+        parse(data)
+    except MalformedEnvelope:
         pass
 
 
 @settings(max_examples=300, deadline=None)
 @given(envelopes)
-def test_parse_of_serialise_is_the_envelope(env):
-    again = parse(serialise(env))
+def test_parse_of_serialize_is_the_envelope(env):
+    again = parse(serialize(env))
     assert again.headers == env.headers
     assert [i.payload for i in again.items] == [i.payload for i in env.items]
     assert [{k: v for k, v in i.headers.items() if k != "length"} for i in again.items] == [i.headers for i in env.items]

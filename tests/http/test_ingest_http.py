@@ -12,10 +12,13 @@ import zlib
 import orjson
 import pytest
 
-from collector.ingest import endpoints as ingest
+from collector.ingest import body as ingest_body
+from collector.ingest.endpoints import Ingest
+from collector.protocol.refusals import Refusal
+from collector.web.keys import WRITER
 from encoders import COMPRESSORS, NO_ENCODING
 from helpers import EVENT_ID, TRACE, envelope, event_item, post, stats
-from collector.web.keys import WRITER
+
 
 async def test_envelope_accepted_with_id_and_cors(client):
     r = await post(client, envelope(event_item()))
@@ -112,13 +115,13 @@ async def test_preflight(client):
 
 
 async def test_body_over_limit_is_413(client, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_COMPRESSED", 1000)
+    monkeypatch.setattr(ingest_body, "MAX_COMPRESSED", 1000)
     r = await post(client, envelope(event_item("x" * 2000)))
     assert r.status == 413 and "exceeds" in (await r.json())["detail"]
 
 
 async def test_decompressed_over_limit_is_413(client, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_DECOMPRESSED", 10_000)
+    monkeypatch.setattr(ingest_body, "MAX_DECOMPRESSED", 10_000)
     r = await post(client, gzip.compress(b"\0" * 1_000_000), **{"Content-Encoding": "gzip"})
     assert r.status == 413
 
@@ -216,6 +219,23 @@ async def test_security_minidump_and_attachment_endpoints(client):
 async def test_spotlight_stream_endpoint(client):
     r = await client.post("/stream", data=envelope(event_item()), headers={"Content-Type": "application/x-sentry-envelope"})
     assert r.status == 200
+
+
+async def test_any_refusal_is_answered_and_noted_the_same_way(client, monkeypatch):
+    class TeapotRule(Refusal):
+        """A rule added later: ingest needs no change to answer it."""
+
+        status = 418
+
+    async def refuse(self, request, params):
+        raise TeapotRule("short and stout\r\nX-Injected: 1")
+
+    monkeypatch.setattr(Ingest, "_stream", refuse)
+    r = await client.post("/stream", data=envelope(event_item()))
+    assert (r.status, await r.json()) == (418, {"detail": "short and stout\r\nX-Injected: 1"})
+    assert r.headers["X-Sentry-Error"] == "short and stout X-Injected: 1" and "X-Injected" not in r.headers
+    s = await stats(client)
+    assert s["rejected_requests"] == 1 and s["rejections"][0]["status"] == 418
 
 
 async def test_malformed_envelope_keeps_earlier_rows(client):

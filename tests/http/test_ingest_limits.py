@@ -15,7 +15,7 @@ import aiohttp
 import orjson
 import pytest
 
-from collector.ingest import endpoints as ingest
+from collector.ingest import body as ingest_body
 from collector.ingest import normalize
 from collector.web.keys import WRITER
 from helpers import envelope, post, stats
@@ -224,7 +224,7 @@ async def test_a_batch_weighs_its_decoded_body_and_its_rows_in_the_queue(client,
     compressed = gzip.compress(body)
     assert (await post(client, compressed, **{"Content-Encoding": "gzip"})).status == 200
     (batch,) = batches
-    rows = [row for table in batch.records.rows.values() for row in table]
+    rows = [row for table in batch.rows.values() for row in table]
     assert len(rows) == 2000
     assert batch.size >= len(body) + sum(map(sys.getsizeof, rows)) > len(compressed)
 
@@ -232,10 +232,10 @@ async def test_a_batch_weighs_its_decoded_body_and_its_rows_in_the_queue(client,
 async def test_small_bodies_are_handled_on_the_event_loop(client, monkeypatch):
     # The hot path pays no thread hop: a 6 KB transaction never reaches HEAVY.
     submitted = []
-    real_submit = ingest.HEAVY.submit
-    monkeypatch.setattr(ingest.HEAVY, "submit", lambda *a, **k: submitted.append(a) or real_submit(*a, **k))
+    real_submit = ingest_body.HEAVY.submit
+    monkeypatch.setattr(ingest_body.HEAVY, "submit", lambda *a, **k: submitted.append(a) or real_submit(*a, **k))
     assert (await post(client, envelope(event("e" * 32)))).status == 200
     assert (await post(client, gzip.compress(envelope(event("f" * 32))), **{"Content-Encoding": "gzip"})).status == 200
     assert submitted == []
     assert (await post(client, span_items(1, 3000))).status == 200
-    assert len(submitted) == 2  # parsing, then normalising
+    assert len(submitted) == 2  # parsing, then normalizing

@@ -1,4 +1,4 @@
-"""normalise() over SDK-shaped items with any field replaced by any JSON
+"""normalize() over SDK-shaped items with any field replaced by any JSON
 value: it never raises, and every value it produces fits its column (so
 SQLite can store it), with ids lower-cased and times sane."""
 
@@ -13,10 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.storage import schema
-from collector.storage import summaries
-from collector.protocol.envelope import Envelope, Item, parse
-from collector.ingest.normalize import FUTURE_SLACK, INT64_MAX, INT64_MIN, normalise
+from collector.ingest.normalize import FUTURE_SLACK, HANDLERS, INT64_MAX, INT64_MIN, ITEM_LIMITS, normalize
+from collector.protocol.envelope import Envelope, Item, ItemType, parse
+from collector.storage import schema, summaries
 from collector.storage.client import Batch
 
 NOW = 1_760_000_000.0
@@ -213,8 +212,8 @@ def store(db, rows: dict) -> None:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(poisoned_envelopes())
-def test_any_value_anywhere_normalises_to_rows_that_fit(db, envelope):
-    records = normalise(envelope, "1", "127.0.0.1", received_at=NOW)
+def test_any_value_anywhere_normalizes_to_rows_that_fit(db, envelope):
+    records = normalize(envelope, "1", "127.0.0.1", received_at=NOW)
     latest = NOW + FUTURE_SLACK
     for table, rows in records.rows.items():
         for row in rows:
@@ -227,7 +226,7 @@ def test_any_value_anywhere_normalises_to_rows_that_fit(db, envelope):
 
 
 def test_every_float_column_is_a_time():
-    # fit() and the rule beside normalize.EARLIEST treat every float as a time.
+    # fit() and the rule beside normalize.values.EARLIEST treat every float as a time.
     floats = {c for spec in schema.TABLES.values() for c, kind in spec["columns"].items() if kind is float}
     times = {"timestamp", "start_timestamp", "end_timestamp", "root_start_timestamp", "received_at", "started",
              "last_seen"}
@@ -236,7 +235,7 @@ def test_every_float_column_is_a_time():
 
 def rows_of(item_type: str, payload, header=None) -> dict:
     envelope = Envelope(header or {}, [Item({"type": item_type}, dumps(payload))])
-    return normalise(envelope, "1", received_at=NOW).rows
+    return normalize(envelope, "1", received_at=NOW).rows
 
 
 @pytest.mark.parametrize("value", [2**63, 2**64 - 1, -(2**63) - 1, True, 3.0, "7", 2**70])
@@ -257,7 +256,7 @@ def test_integer_columns_take_only_int64_integers(item_type, payload, table, col
 def test_replay_recording_header_segment_id_past_int64_is_dropped():
     item = Item({"type": "replay_recording"}, b'{"segment_id":18446744073709551615}\n\x00')
     envelope = Envelope({"event_id": EVENT}, [item])
-    (row,) = normalise(envelope, "1", received_at=NOW).rows["replay_recordings"]
+    (row,) = normalize(envelope, "1", received_at=NOW).rows["replay_recordings"]
     assert row["segment_id"] is None
 
 
@@ -302,7 +301,7 @@ def test_ids_are_lower_case_without_dashes():
 def test_envelope_event_id_is_lower_case_for_every_item_that_uses_it():
     envelope = parse(b'{"event_id":"9EC79C33-EC99-42AB-8353-589FCB2E04DC"}\n{"type":"attachment"}\nhi\n'
                      b'{"type":"replay_recording"}\n{"segment_id":1}\n')
-    rows = normalise(envelope, "1", received_at=NOW).rows
+    rows = normalize(envelope, "1", received_at=NOW).rows
     assert envelope.event_id == EVENT
     assert rows["attachments"][0]["event_id"] == EVENT and rows["replay_recordings"][0]["replay_id"] == EVENT
 
@@ -319,7 +318,7 @@ def test_json_deeper_than_orjson_writes_fails_the_item_alone():
     deep = "[" * 300 + "]" * 300
     envelope = Envelope({}, [Item({"type": "event"}, f'{{"event_id":"{EVENT}","extra":{deep}}}'.encode()),
                              Item({"type": "session"}, b'{"sid":"s"}')])
-    rows = normalise(envelope, "1", received_at=NOW).rows
+    rows = normalize(envelope, "1", received_at=NOW).rows
     assert "cannot store as JSON" in rows["item_failures"][0]["reason"]
     assert rows["sessions"][0]["sid"] == "s"
     assert orjson.loads(orjson.dumps(rows["sessions"][0])) == rows["sessions"][0]
@@ -335,5 +334,15 @@ def test_values_nested_past_what_repr_walks_fail_the_item_alone(field, value):
     value = value.format(nest="[" * 1000 + "]" * 1000)
     event = f'{{"event_id":"{EVENT}","{field}":{value}}}'.encode()
     envelope = Envelope({}, [Item({"type": "event"}, event), Item({"type": "session"}, b'{"sid":"s"}')])
-    rows = normalise(envelope, "1", received_at=NOW).rows
+    rows = normalize(envelope, "1", received_at=NOW).rows
     assert len(rows["item_failures"]) == 1 and rows["sessions"][0]["sid"] == "s"
+
+
+def test_types_without_a_handler_are_kept_raw_and_limits_are_by_type():
+    assert set(HANDLERS) <= set(ItemType) and set(ITEM_LIMITS) <= set(ItemType)
+    too_big = b"x" * (ITEM_LIMITS[ItemType.CHECK_IN] + 1)
+    envelope = Envelope({}, [Item({"type": "check_in"}, b"{}"), Item({"type": "brand_new"}, b"\x00raw"),
+                             Item({"type": "check_in"}, too_big)])
+    rows = normalize(envelope, "1", received_at=NOW).rows
+    assert [(r["type"], r["payload"]) for r in rows["other_items"]] == [("check_in", b"{}"), ("brand_new", b"\x00raw")]
+    assert [(f["item_index"], f["item_type"]) for f in rows["item_failures"]] == [(2, "check_in")]
