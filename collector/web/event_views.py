@@ -9,6 +9,7 @@ import orjson
 from aiohttp import web
 
 from ..protocol.answers import json_response
+from ..protocol.events import exceptions_of, frames_of, split_in_app
 from ..protocol.jsonshape import as_dict, as_list, dicts, loads, pairs_dict
 from ..read import queries
 from .keys import READER
@@ -80,14 +81,14 @@ def _frame_view(frame: dict) -> dict:
 
 def _exception_view(exc: dict) -> dict:
     # Most recent call first.
-    frames = [_frame_view(f) for f in reversed(dicts(as_dict(exc.get("stacktrace")).get("frames")))]
+    in_app, other = split_in_app([_frame_view(f) for f in reversed(frames_of(exc))])
     return {
         "type": exc.get("type"),
         "value": exc.get("value"),
         "module": exc.get("module"),
         "mechanism": exc.get("mechanism") if isinstance(exc.get("mechanism"), dict) else None,
-        "in_app": [f for f in frames if f.get("in_app")],
-        "other": [f for f in frames if not f.get("in_app")],
+        "in_app": in_app,
+        "other": other,
     }
 
 
@@ -97,7 +98,7 @@ def event_view(event: dict) -> dict:
     contexts = as_dict(event.get("contexts"))
     return {
         # Outermost (the one reported) first, then what caused it.
-        "exceptions": [_exception_view(exc) for exc in reversed(dicts(event.get("exception")))],
+        "exceptions": [_exception_view(exc) for exc in reversed(exceptions_of(event))],
         "breadcrumbs": dicts(event.get("breadcrumbs")),
         "tags": sorted(pairs_dict(event.get("tags")).items()),
         "contexts": {k: v for k, v in contexts.items() if isinstance(v, dict)},
