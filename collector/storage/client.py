@@ -7,7 +7,8 @@ takes every packet waiting in its socket as one group, writes the group in
 one transaction (a bad batch is retried alone, so it fails alone), commits,
 and answers for the whole group; the futures are settled in the order the
 packets were sent. So an envelope is answered 200 only after its rows are on
-disk, and ingest never waits on a SQLite lock.
+disk, and ingest never waits on a SQLite lock. (Why the writer is a process
+of its own, and started as a fresh interpreter: see process.py.)
 """
 
 from __future__ import annotations
