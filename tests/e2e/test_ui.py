@@ -8,6 +8,7 @@ from pathlib import Path
 
 from collector.web.filters import fmt_duration
 from helpers import post_envelope
+from stored_rows import healthy_rows, row_ids, write_rows
 
 T0 = time.time() - 60
 TRACE = "a1" * 16
@@ -244,9 +245,7 @@ def test_a_trace_with_poisoned_rows_still_draws(tmp_path, page):
     """Rows as an older version may have stored them: the waterfall draws
     every span and opens each one's details without a script error."""
     from conftest import Collector
-    from test_poisoned_pages import healthy_rows, _ids, write_rows
-
-    rows = healthy_rows(_ids(1, 0))
+    rows = healthy_rows(row_ids(1, 0))
     segment, child = rows["spans"]
     poison = [
         {"start_timestamp": 1.7e12}, {"timestamp": None, "start_timestamp": "soon"}, {"data": "[1, 2]", "tags": '[["a", "b", "c"]]'},

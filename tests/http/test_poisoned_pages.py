@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sdk_payloads
+from stored_rows import NOW, healthy_rows, row_ids, write_rows
 from collector.storage import schema
 
-NOW = time.time() - 30
 # Per payload kind; each example posts one envelope and reads ~20 pages.
 EXAMPLES = 60
 
@@ -54,72 +54,6 @@ def poisons(table: str, column: str) -> list:
     return NUMBER_POISON if kind in (int, float) else TEXT_POISON + [5, 1.5]
 
 
-# --- healthy rows, one trace per case --------------------------------------------------
-
-
-def _ids(case: int, variant: int) -> dict:
-    return {
-        "trace": f"{case:08x}" + "a" * 16 + f"{variant:08x}",
-        "segment": f"5{case:07x}{variant:08x}",
-        "child": f"6{case:07x}{variant:08x}",
-        "event": f"e{case:07x}" + "b" * 16 + f"{variant:08x}",
-        "transaction": f"f{case:07x}" + "c" * 16 + f"{variant:08x}",
-    }
-
-
-def healthy_rows(ids: dict) -> dict[str, list[dict]]:
-    """A small trace as the writer stores it: a backend segment with a child
-    http.client span, its transaction, an error, a log, an envelope, a report."""
-    user = {"user_id": "42", "user_email": "ada@example.com", "user_username": "ada", "user_ip": "127.0.0.1"}
-    sdk = {"sdk_name": "sentry.python.fastapi", "sdk_version": "2.75.0"}
-    span = {
-        "trace_id": ids["trace"], "segment_id": ids["segment"], "platform": "python", "environment": "test",
-        "release": "backend@2", "project_id": "1", "origin": "transaction", "status": "ok", **sdk, **user,
-    }
-    dsc = orjson.dumps({"trace_id": ids["trace"], "sample_rate": "1", "sampled": "true"}).decode()
-    return {
-        "traces": [{
-            "trace_id": ids["trace"], "start_timestamp": NOW, "end_timestamp": NOW + 1, "root_name": "/orders",
-            "root_op": "http.server", "root_is_parentless": 1, "root_start_timestamp": NOW, "span_count": 2, "error_count": 1,
-            "sdks": '["sentry.python.fastapi"]', "users": '[{"id": "42", "email": "ada@example.com"}]',
-            "environments": '["test"]', "releases": '["backend@2"]', "last_seen": NOW,
-        }],
-        "spans": [
-            {**span, "span_id": ids["segment"], "parent_span_id": None, "is_segment": 1, "op": "http.server", "description": "/orders",
-             "start_timestamp": NOW, "timestamp": NOW + 1, "event_id": ids["transaction"], "dsc": dsc,
-             "tags": '{"authenticated": "yes"}', "data": '{"http.request.url": "http://localhost:8000/orders"}'},
-            {**span, "span_id": ids["child"], "parent_span_id": ids["segment"], "is_segment": 0, "op": "http.client",
-             "description": "GET http://127.0.0.1:9000/stock", "start_timestamp": NOW + 0.1, "timestamp": NOW + 0.5,
-             "data": '{"url.full": "http://127.0.0.1:9000/stock"}'},
-        ],
-        "transactions": [{
-            "event_id": ids["transaction"], "trace_id": ids["trace"], "span_id": ids["segment"], "name": "/orders",
-            "op": "http.server", "start_timestamp": NOW, "timestamp": NOW + 1, "project_id": "1",
-            "data": orjson.dumps({"request": {"headers": {"sentry-trace": f"{ids['trace']}-{ids['child']}-1"}}}).decode(),
-        }],
-        "events": [{
-            "event_id": ids["event"], "trace_id": ids["trace"], "span_id": ids["segment"], "level": "error",
-            "exception_type": "RuntimeError", "exception_value": "boom", "message": None, "fingerprint": "f" * 16,
-            "title": "RuntimeError: boom", "transaction_name": "/orders", "timestamp": NOW + 0.9, "project_id": "1",
-            "platform": "python", "environment": "test", "release": "backend@2", **sdk, **user,
-            "data": orjson.dumps({
-                "exception": {"values": [{"type": "RuntimeError", "value": "boom", "stacktrace": {"frames": [
-                    {"function": "orders", "in_app": True, "context_line": "raise", "pre_context": ["a"], "vars": {"x": 1}}]}}]},
-                "contexts": {"trace": {"trace_id": ids["trace"], "span_id": ids["segment"]}},
-            }).decode(),
-        }],
-        "logs": [{
-            "trace_id": ids["trace"], "span_id": ids["segment"], "timestamp": NOW + 0.2, "level": "info", "severity_number": 9,
-            "body": "hello", "attributes": '{"sentry.environment": "test"}', **sdk, "project_id": "1",
-        }],
-        "envelopes": [
-            {"received_at": NOW, "endpoint": "envelope", "project_id": "1", "event_id": ids["event"], **sdk, "item_count": 1}
-        ],
-        "client_reports": [{"timestamp": NOW, "kind": "discarded_events", "reason": "network_error", "category": "error",
-                            "quantity": 3, "sdk_name": "sentry.python.fastapi", "project_id": "1"}],
-    }
-
-
 POISONED_TABLES = ["spans", "traces", "events", "transactions", "logs", "envelopes", "client_reports"]
 
 
@@ -132,10 +66,10 @@ def poisoned_database(path, table: str) -> tuple[list[str], list[str]]:
     schema.create(conn)
     trace_ids, event_ids = [], []
     for case, column in enumerate(c for c in schema.columns(table) if c not in ("id", "envelope_id")):
-        base = healthy_rows(_ids(case, 0))
+        base = healthy_rows(row_ids(case, 0))
         rows = {t: list(r) for t, r in base.items()}
         for variant, value in enumerate(poisons(table, column), start=1):
-            fresh = healthy_rows(_ids(case, variant))
+            fresh = healthy_rows(row_ids(case, variant))
             if table == "traces":
                 rows["traces"].append({**fresh["traces"][0], column: value})
                 trace_ids.append(fresh["traces"][0]["trace_id"])
@@ -272,7 +206,7 @@ def poisoned_envelopes(draw, kind: str):
     return document, ids
 
 
-def _stored_ids(db) -> tuple[set, set, set]:
+def _storedrow_ids(db) -> tuple[set, set, set]:
     """Trace ids, event ids and user keys of the newest envelope's rows."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     newest = "(SELECT max(id) FROM envelopes)"
@@ -304,7 +238,7 @@ async def test_any_field_of_sdk_payloads_replaced_by_any_json(client, kind, data
     document, ids = data.draw(poisoned_envelopes(kind))
     r = await client.post("/api/1/envelope/?sentry_key=k", data=sdk_payloads.serialise(document))
     assert r.status < 500, await r.text()
-    trace_ids, event_ids, users = _stored_ids(client.db)
+    trace_ids, event_ids, users = _storedrow_ids(client.db)
     await assert_pages(client, pages_of({*trace_ids, ids["trace"]}, {*event_ids, ids["event"]}, users))
 
 
@@ -338,18 +272,8 @@ async def test_every_field_of_sdk_payloads_with_wrong_types(client, kind):
 # --- absurd times, huge traces, ids in any case, parameters out of range ---------------
 
 
-def write_rows(path, rows: dict[str, list[dict]]) -> None:
-    conn = sqlite3.connect(path)
-    schema.create(conn)
-    for table, table_rows in rows.items():
-        for row in table_rows:
-            conn.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
-    conn.commit()
-    conn.close()
-
-
 def summary_row(trace_id: str, start, span_count: int = 1) -> dict:
-    return {**healthy_rows(_ids(0, 0))["traces"][0], "trace_id": trace_id, "start_timestamp": start, "end_timestamp": start,
+    return {**healthy_rows(row_ids(0, 0))["traces"][0], "trace_id": trace_id, "start_timestamp": start, "end_timestamp": start,
             "span_count": span_count, "error_count": 0, "last_seen": NOW}
 
 
@@ -371,7 +295,7 @@ async def test_traces_with_absurd_starts_sort_after_all_others(make_client, tmp_
 
 async def test_a_huge_trace_is_read_and_shown_a_page_at_a_time(make_client, tmp_path):
     trace = "d" * 32
-    base = healthy_rows(_ids(1, 0))
+    base = healthy_rows(row_ids(1, 0))
     spans = [{**base["spans"][1], "trace_id": trace, "span_id": f"{i:016x}", "parent_span_id": None if i == 0 else f"{0:016x}",
               "start_timestamp": NOW + i / 1000, "timestamp": NOW + i / 1000 + 0.5} for i in range(10_500)]
     events = [{**base["events"][0], "trace_id": trace, "event_id": f"{i:032x}"} for i in range(1_005)]
@@ -402,7 +326,7 @@ async def test_a_huge_trace_is_read_and_shown_a_page_at_a_time(make_client, tmp_
 
 
 async def test_the_doctor_reads_a_bounded_number_of_rows(make_client, tmp_path):
-    base = healthy_rows(_ids(2, 0))["spans"][1]
+    base = healthy_rows(row_ids(2, 0))["spans"][1]
     traces = [f"{n:032x}" for n in range(1, 7)]
     spans = [{**base, "trace_id": t, "span_id": f"{i:016x}", "start_timestamp": NOW} for t in traces for i in range(10_000)]
     write_rows(tmp_path / "c.db", {"traces": [summary_row(t, NOW, 10_000) for t in traces], "spans": spans})
@@ -429,7 +353,7 @@ async def test_ids_are_found_in_any_case(client):
 
 
 async def test_upper_case_ids_an_older_version_stored_are_found(make_client, tmp_path):
-    ids = {k: v.upper() for k, v in _ids(3, 0).items()}
+    ids = {k: v.upper() for k, v in row_ids(3, 0).items()}
     rows = healthy_rows(ids)
     write_rows(tmp_path / "c.db", {t: rows[t] for t in ("traces", "spans", "events")})
     client = await make_client()
