@@ -54,7 +54,7 @@ async def test_a_huge_int_never_sinks_the_envelopes_written_with_it(client, name
     poisoned = envelope((item_header, payload), header={"event_id": "f" * 32})
     valid = [envelope(event(f"{i:032x}"), header={"event_id": f"{i:032x}"}) for i in range(30)]
     # Posted together, so the writer takes them as one group.
-    bodies = valid[:15] + [poisoned] + valid[15:]
+    bodies = [*valid[:15], poisoned, *valid[15:]]
     responses = await asyncio.gather(*(post(client, body) for body in bodies))
     assert [r.status for r in responses] == [200] * len(bodies), [await r.text() for r in responses if r.status != 200]
     assert query(client, "SELECT count(*) FROM events") == [(30,)]
