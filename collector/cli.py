@@ -22,7 +22,7 @@ from aiohttp import web
 
 from .app import SERVER_ARGS, create_app
 from .protocol.urls import LOOPBACK_NAMES
-from .read import doctor, queries
+from .read import doctor, doctor_queries
 from .storage import schema
 from .storage.client import StartFailed
 from .storage.lockfile import DatabaseInUse
@@ -197,7 +197,7 @@ def doctor_command(db: str, since: str, trace: str | None, as_json: bool) -> Non
     conn = schema.connect(db, readonly=True)
     conn.row_factory = sqlite3.Row
     try:
-        report = doctor.diagnose(queries.doctor_rows(conn, start, trace.lower() if trace else None))
+        report = doctor.diagnose(doctor_queries.doctor_rows(conn, start, trace.lower() if trace else None))
     finally:
         conn.close()
     if as_json:

@@ -1,6 +1,6 @@
 """Why a trace did not link: findings with evidence and a fix.
 
-Pure: `diagnose()` takes what `queries.doctor_rows()` read and returns
+Pure: `diagnose()` takes what `doctor_queries.doctor_rows()` read and returns
 `{"findings": [...], "summary": {...}}`. Each finding names its kind, the
 trace and span concerned, the SDK, what was seen (`detail`, `evidence`) and
 what to change (`fix`). A correctly wired app yields no finding at all.
@@ -302,7 +302,7 @@ def _silence(since: float | None, last_seen: list[dict], reports: list[dict]) ->
 
 
 def diagnose(data: dict) -> dict:
-    """`data` from queries.doctor_rows(): traces (spans, errors), candidate
+    """`data` from doctor_queries.doctor_rows(): traces (spans, errors), candidate
     backend segments, request headers, SDK last-seen and client reports."""
     findings: list[dict] = []
     anonymous_rows: list[dict] = []

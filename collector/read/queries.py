@@ -1,7 +1,8 @@
 """Read-side SQL: what the API, the UI and the CLI ask of the database.
 
-Readers use their own read-only connections (WAL: they never block the
-writer, and it never blocks them), one per reader thread.
+Each function takes a read-only connection (storage/reader.py runs them on
+reader threads) and returns plain dicts, typed as the schema says whatever
+an older version stored. The doctor's reads are in doctor_queries.py.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 import time
 
 from ..storage import schema
-from ..protocol.jsonshape import loads, pairs_dict, typed
-from ..protocol.urls import SERVER_OP, is_server_segment
-from .traces import assemble, span_view
+from ..protocol.jsonshape import typed
 
 # Column types by table, for rows shown as they are stored (see jsonshape.typed).
 TYPES = {
@@ -19,7 +18,7 @@ TYPES = {
 }
 
 
-def _dicts(cursor) -> list[dict]:
+def dicts(cursor) -> list[dict]:
     # Zipping plain tuples with the column names takes half the time of
     # dict(sqlite3.Row): it matters for a 10,000-span trace.
     cursor.row_factory = None
@@ -27,9 +26,9 @@ def _dicts(cursor) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor]
 
 
-def _typed(cursor, types: dict) -> list[dict]:
+def typed_rows(cursor, types: dict) -> list[dict]:
     """Rows a page shows as they are stored, each column of `types` of that type."""
-    return [typed(row, types) for row in _dicts(cursor)]
+    return [typed(row, types) for row in dicts(cursor)]
 
 
 # What one trace page or API call reads at most: a 1.6 MB envelope can hold
@@ -64,7 +63,7 @@ def _lookup(conn, sql: str, value: str):
 
 def _capped(conn, sql: str, args: tuple, cap: int, count_sql: str) -> tuple[list[dict], int]:
     """Up to `cap` rows of `sql`, and how many there are in all."""
-    rows = _dicts(conn.execute(sql + " LIMIT ?", (*args, cap + 1)))
+    rows = dicts(conn.execute(sql + " LIMIT ?", (*args, cap + 1)))
     if len(rows) <= cap:
         return rows, len(rows)
     return rows[:cap], conn.execute(count_sql, args).fetchone()[0]
@@ -78,7 +77,7 @@ def trace_rows(conn, trace_id: str, limit: int = MAX_TRACE_PAGE_SPANS, offset: i
         return None
     stored_id = summary["trace_id"]  # as stored: it may not be text
     summary = typed(dict(summary), TYPES["traces"])
-    spans = _dicts(
+    spans = dicts(
         conn.execute(
             "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_timestamp LIMIT ? OFFSET ?", (stored_id, limit + 1, offset)
         )
@@ -133,14 +132,14 @@ def stats(conn) -> dict:
         "rows": tables,
         "rejected_requests": counters.get("rows:rejections", 0),
         "failed_items": counters.get("rows:item_failures", 0),
-        "rejections": _typed(
+        "rejections": typed_rows(
             conn.execute(
                 "SELECT status, reason, count(*) AS count, max(received_at) AS last_seen FROM rejections"
                 " GROUP BY status, reason ORDER BY last_seen DESC LIMIT 20"
             ),
             {"status": int, "reason": str, "count": int, "last_seen": float},
         ),
-        "failures": _typed(
+        "failures": typed_rows(
             conn.execute(
                 "SELECT item_type, reason, count(*) AS count FROM item_failures"
                 " GROUP BY item_type, reason ORDER BY count DESC LIMIT 20"
@@ -186,7 +185,7 @@ def search_traces(conn, filters: dict, limit: int, offset: int) -> list[dict]:
     horizon = _horizon()
     # Walks the start_timestamp index; text, NULL and far-future starts fail the test.
     known = ["start_timestamp <= ?", *where]
-    known_rows = _dicts(
+    known_rows = dicts(
         conn.execute(
             f"SELECT * FROM traces WHERE {' AND '.join(known)} ORDER BY start_timestamp DESC LIMIT ? OFFSET ?",
             (horizon, *args, limit, offset),
@@ -201,7 +200,7 @@ def search_traces(conn, filters: dict, limit: int, offset: int) -> list[dict]:
         count = f"SELECT count(*) FROM traces WHERE {' AND '.join(known)}"
         before = conn.execute(count, (horizon, *args)).fetchone()[0]
     unknown = ["coalesce(start_timestamp <= ?, 0) = 0", *where]
-    return known_rows + _dicts(
+    return known_rows + dicts(
         conn.execute(
             f"SELECT * FROM traces WHERE {' AND '.join(unknown)} ORDER BY last_seen DESC LIMIT ? OFFSET ?",
             (horizon, *args, limit - len(known_rows), max(0, offset - before)),
@@ -234,7 +233,7 @@ def event_row(conn, event_id: str) -> dict | None:
 
 
 def attachments_of(conn, event_id: str) -> list[dict]:
-    return _typed(
+    return typed_rows(
         conn.execute(
             "SELECT rowid AS id, filename, content_type, attachment_type, size FROM attachments WHERE event_id = ?", (event_id,)
         ),
@@ -250,7 +249,7 @@ GROUP_TYPES = {
 
 def error_groups(conn, limit: int = 200) -> list[dict]:
     # A group whose events all claim to come from the far future sorts last.
-    return _typed(
+    return typed_rows(
         conn.execute(
             "SELECT fingerprint, max(title) AS title, count(*) AS count, min(timestamp) AS first_seen,"
             " max(CASE WHEN timestamp <= ? THEN timestamp END) AS last_seen,"
@@ -265,7 +264,7 @@ def error_groups(conn, limit: int = 200) -> list[dict]:
 
 def user_activity(conn, key: str, limit: int = 200) -> dict:
     """Traces and errors of one user, matched on id, email or username."""
-    spans = _dicts(
+    spans = dicts(
         conn.execute(
             "SELECT DISTINCT trace_id FROM spans WHERE is_segment = 1 AND (user_id = ? OR user_email = ? OR user_username = ?) LIMIT ?",
             (key, key, key, limit),
@@ -273,7 +272,7 @@ def user_activity(conn, key: str, limit: int = 200) -> dict:
     )
     trace_ids = [r["trace_id"] for r in spans]
     horizon = _horizon()
-    errors = _typed(
+    errors = typed_rows(
         conn.execute(
             "SELECT event_id, trace_id, title, level, timestamp, sdk_name, user_id, user_email, user_username"
             " FROM events WHERE user_id = ? OR user_email = ? OR user_username = ?"
@@ -284,7 +283,7 @@ def user_activity(conn, key: str, limit: int = 200) -> dict:
     )
     trace_ids += [e["trace_id"] for e in errors if e["trace_id"] and e["trace_id"] not in trace_ids]
     marks = ",".join("?" * len(trace_ids))
-    traces = _dicts(
+    traces = dicts(
         conn.execute(
             f"SELECT * FROM traces WHERE trace_id IN ({marks})"
             " ORDER BY coalesce(start_timestamp <= ?, 0) DESC, start_timestamp DESC",
@@ -296,7 +295,7 @@ def user_activity(conn, key: str, limit: int = 200) -> dict:
 
 def list_users(conn, limit: int = 200) -> list[dict]:
     """Users seen recently, on segments and errors, with what reported them."""
-    return _typed(
+    return typed_rows(
         conn.execute(
             "SELECT coalesce(user_email, user_id, user_username) AS key, max(user_id) AS id,"
             " max(user_email) AS email, max(user_username) AS username, count(*) AS seen,"
@@ -310,112 +309,3 @@ def list_users(conn, limit: int = 200) -> list[dict]:
         ),
         {"key": str, "id": str, "email": str, "username": str, "seen": int, "last_seen": float, "sdks": str},
     )
-
-
-# --- the doctor ---------------------------------------------------------------------
-
-MAX_DOCTOR_TRACES = 500
-# Rows (spans, errors, logs) the doctor reads in all: 500 traces of up to
-# 10,000 spans each would be millions.
-MAX_DOCTOR_ROWS = 50_000
-MAX_CANDIDATES = 5_000
-# Backend segments this far around a trace may be the other half of it.
-TWIN_WINDOW = 60.0
-
-
-def _load_traces(conn, trace_ids) -> dict:
-    out, budget = {}, MAX_DOCTOR_ROWS
-    for trace_id in trace_ids:
-        if budget <= 0:
-            break
-        rows = trace_rows(conn, trace_id, min(MAX_TRACE_PAGE_SPANS, budget))
-        if rows is not None:
-            out[trace_id] = assemble(rows["trace_id"], rows)
-            budget -= len(rows["spans"]) + len(rows["errors"]) + len(rows["logs"])
-    return out
-
-
-def _request_headers(conn, segments: list[dict]) -> dict:
-    """The request headers of each segment's transaction, by span id."""
-    ids = list({s["event_id"] for s in segments if s.get("event_id")})
-    headers_by_event = {}
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk : chunk + 500]
-        # json_type first: json_extract gives a string as text, not as JSON.
-        for event_id, kind, headers in conn.execute(
-            "SELECT event_id, json_type(data, '$.request.headers'), json_extract(data, '$.request.headers') FROM"
-            f" (SELECT event_id, CASE WHEN json_valid(data) THEN data END AS data FROM transactions"
-            f" WHERE event_id IN ({','.join('?' * len(part))}))",
-            part,
-        ):
-            parsed = loads(headers) if kind in ("object", "array") else None
-            headers_by_event[event_id] = pairs_dict(parsed)
-    return {s["span_id"]: headers_by_event.get(s.get("event_id"), {}) for s in segments}
-
-
-def _server_segments(conn, trace_ids: list[str]) -> list[dict]:
-    if not trace_ids:
-        return []
-    marks = ",".join("?" * len(trace_ids))
-    rows = conn.execute(
-        f"SELECT * FROM spans WHERE trace_id IN ({marks}) AND is_segment = 1 AND op LIKE '{SERVER_OP}%' LIMIT ?",
-        (*trace_ids, MAX_CANDIDATES),
-    )
-    return [span_view(r) for r in _dicts(rows)]
-
-
-def doctor_rows(conn, since: float | None, trace_id: str | None = None, trace: dict | None = None) -> dict:
-    """What doctor.diagnose() needs: one trace (pass `trace` if already
-    assembled) with the backend segments around it, or every trace touched
-    since `since` with SDK last-seen times and client reports."""
-    if trace_id:
-        trace = trace or next(iter(_load_traces(conn, [trace_id]).values()), None)
-        traces = {trace["trace_id"]: trace} if trace else {}
-        times = [s["start_timestamp"] for s in (trace or {}).get("spans", ()) if s["start_timestamp"] is not None]
-        nearby = []
-        if times:
-            nearby = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT trace_id FROM traces WHERE start_timestamp BETWEEN ? AND ? LIMIT ?",
-                    (min(times) - TWIN_WINDOW, max(times) + TWIN_WINDOW, MAX_DOCTOR_TRACES),
-                )
-            ]
-        candidates = _server_segments(conn, nearby)
-        last_seen, reports = [], []
-    else:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT trace_id FROM traces WHERE last_seen >= ? ORDER BY last_seen DESC LIMIT ?",
-                (since or 0, MAX_DOCTOR_TRACES),
-            )
-        ]
-        traces = _load_traces(conn, ids)
-        candidates = [
-            s for t in traces.values() for s in t["spans"] if is_server_segment(s)
-        ]
-        last_seen = _typed(
-            conn.execute(
-                "SELECT sdk_name, max(received_at) AS last_seen, count(*) AS envelopes FROM envelopes"
-                " WHERE sdk_name IS NOT NULL GROUP BY sdk_name"
-            ),
-            {"sdk_name": str, "last_seen": float, "envelopes": int},
-        )
-        # total(), not sum(): quantities near 2**63 must not overflow.
-        reports = _typed(
-            conn.execute(
-                "SELECT sdk_name, reason, category, total(quantity) AS quantity FROM client_reports"
-                " WHERE coalesce(timestamp, 0) >= ? GROUP BY sdk_name, reason, category",
-                (since or 0,),
-            ),
-            {"sdk_name": str, "reason": str, "category": str, "quantity": int},
-        )
-    return {
-        "since": since,
-        "traces": traces,
-        "candidates": candidates,
-        "requests": _request_headers(conn, candidates),
-        "sdk_last_seen": last_seen,
-        "client_reports": reports,
-    }

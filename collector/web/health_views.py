@@ -7,7 +7,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ..protocol.answers import json_response
-from ..read import doctor, queries
+from ..read import doctor, doctor_queries, queries
 from . import params
 from .keys import INGEST_STATS, READER, WRITER
 from .resources import Resource
@@ -17,7 +17,7 @@ async def load_doctor(request: web.Request) -> dict:
     """Findings for ?trace_id=… or for the window ?since=… (default 1h)."""
     trace_id = params.text(request.query, "trace_id") or None
     since = params.since(request.query, "" if trace_id else "1h")
-    data = await request.app[READER].run(queries.doctor_rows, since, trace_id)
+    data = await request.app[READER].run(doctor_queries.doctor_rows, since, trace_id)
     return doctor.diagnose(data)
 
 

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from ..protocol.answers import json_response
 from ..protocol.jsonshape import as_str
-from ..read import doctor, queries, traces
+from ..read import doctor, doctor_queries, queries, traces
 from . import params
 from .keys import READER
 from .resources import Resource
@@ -73,7 +73,7 @@ def trace_json(data: dict) -> web.Response:
 async def trace_page(request: web.Request, data: dict) -> web.Response:
     assembled = data["trace"]
     view = traces.waterfall(assembled)
-    checked = await request.app[READER].run(queries.doctor_rows, None, assembled["trace_id"], assembled)
+    checked = await request.app[READER].run(doctor_queries.doctor_rows, None, assembled["trace_id"], assembled)
     # The rows go to the page's script as JSON inside <script type=
     # "application/json">; Jinja's tojson escapes <, >, & and ' there.
     context = {

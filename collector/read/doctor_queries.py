@@ -1,0 +1,120 @@
+"""What the doctor reads: a trace (or every trace touched in a window) with
+the backend request segments around it, the headers those requests
+carried, when each SDK last sent, and the SDKs' client reports of lost data.
+
+Bounded: a window reads at most MAX_DOCTOR_TRACES traces and
+MAX_DOCTOR_ROWS rows in all, whatever one attacker-sized trace holds.
+"""
+
+from __future__ import annotations
+
+from ..protocol.jsonshape import loads, pairs_dict
+from ..protocol.urls import SERVER_OP, is_server_segment
+from .queries import MAX_TRACE_PAGE_SPANS, dicts, trace_rows, typed_rows
+from .traces import assemble, span_view
+
+MAX_DOCTOR_TRACES = 500
+# Rows (spans, errors, logs) the doctor reads in all: 500 traces of up to
+# 10,000 spans each would be millions.
+MAX_DOCTOR_ROWS = 50_000
+MAX_CANDIDATES = 5_000
+# Backend segments this far around a trace may be the other half of it.
+TWIN_WINDOW = 60.0
+
+
+def _load_traces(conn, trace_ids) -> dict:
+    out, budget = {}, MAX_DOCTOR_ROWS
+    for trace_id in trace_ids:
+        if budget <= 0:
+            break
+        rows = trace_rows(conn, trace_id, min(MAX_TRACE_PAGE_SPANS, budget))
+        if rows is not None:
+            out[trace_id] = assemble(rows["trace_id"], rows)
+            budget -= len(rows["spans"]) + len(rows["errors"]) + len(rows["logs"])
+    return out
+
+
+def _request_headers(conn, segments: list[dict]) -> dict:
+    """The request headers of each segment's transaction, by span id."""
+    ids = list({s["event_id"] for s in segments if s.get("event_id")})
+    headers_by_event = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        # json_type first: json_extract gives a string as text, not as JSON.
+        for event_id, kind, headers in conn.execute(
+            "SELECT event_id, json_type(data, '$.request.headers'), json_extract(data, '$.request.headers') FROM"
+            f" (SELECT event_id, CASE WHEN json_valid(data) THEN data END AS data FROM transactions"
+            f" WHERE event_id IN ({','.join('?' * len(part))}))",
+            part,
+        ):
+            parsed = loads(headers) if kind in ("object", "array") else None
+            headers_by_event[event_id] = pairs_dict(parsed)
+    return {s["span_id"]: headers_by_event.get(s.get("event_id"), {}) for s in segments}
+
+
+def _server_segments(conn, trace_ids: list[str]) -> list[dict]:
+    if not trace_ids:
+        return []
+    marks = ",".join("?" * len(trace_ids))
+    rows = conn.execute(
+        f"SELECT * FROM spans WHERE trace_id IN ({marks}) AND is_segment = 1 AND op LIKE '{SERVER_OP}%' LIMIT ?",
+        (*trace_ids, MAX_CANDIDATES),
+    )
+    return [span_view(r) for r in dicts(rows)]
+
+
+def doctor_rows(conn, since: float | None, trace_id: str | None = None, trace: dict | None = None) -> dict:
+    """What doctor.diagnose() needs: one trace (pass `trace` if already
+    assembled) with the backend segments around it, or every trace touched
+    since `since` with SDK last-seen times and client reports."""
+    if trace_id:
+        trace = trace or next(iter(_load_traces(conn, [trace_id]).values()), None)
+        traces = {trace["trace_id"]: trace} if trace else {}
+        times = [s["start_timestamp"] for s in (trace or {}).get("spans", ()) if s["start_timestamp"] is not None]
+        nearby = []
+        if times:
+            nearby = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT trace_id FROM traces WHERE start_timestamp BETWEEN ? AND ? LIMIT ?",
+                    (min(times) - TWIN_WINDOW, max(times) + TWIN_WINDOW, MAX_DOCTOR_TRACES),
+                )
+            ]
+        candidates = _server_segments(conn, nearby)
+        last_seen, reports = [], []
+    else:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT trace_id FROM traces WHERE last_seen >= ? ORDER BY last_seen DESC LIMIT ?",
+                (since or 0, MAX_DOCTOR_TRACES),
+            )
+        ]
+        traces = _load_traces(conn, ids)
+        candidates = [
+            s for t in traces.values() for s in t["spans"] if is_server_segment(s)
+        ]
+        last_seen = typed_rows(
+            conn.execute(
+                "SELECT sdk_name, max(received_at) AS last_seen, count(*) AS envelopes FROM envelopes"
+                " WHERE sdk_name IS NOT NULL GROUP BY sdk_name"
+            ),
+            {"sdk_name": str, "last_seen": float, "envelopes": int},
+        )
+        # total(), not sum(): quantities near 2**63 must not overflow.
+        reports = typed_rows(
+            conn.execute(
+                "SELECT sdk_name, reason, category, total(quantity) AS quantity FROM client_reports"
+                " WHERE coalesce(timestamp, 0) >= ? GROUP BY sdk_name, reason, category",
+                (since or 0,),
+            ),
+            {"sdk_name": str, "reason": str, "category": str, "quantity": int},
+        )
+    return {
+        "since": since,
+        "traces": traces,
+        "candidates": candidates,
+        "requests": _request_headers(conn, candidates),
+        "sdk_last_seen": last_seen,
+        "client_reports": reports,
+    }
