@@ -1,6 +1,6 @@
 """Envelope bodies for the benchmark, shaped like what real SDKs send.
 
-Each kind is serialised once, as a template holding placeholder ids;
+Each kind is serialized once, as a template holding placeholder ids;
 `fresh()` swaps in new ids with `bytes.replace`, which keeps every item's
 `length` right (the ids have the placeholders' width) and costs a few
 microseconds instead of a JSON encode. The load generator builds all its

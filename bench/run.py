@@ -450,7 +450,7 @@ def scaling_phase(grow_to: int) -> dict:
 # --- report -------------------------------------------------------------------------
 
 
-def summarise(collector_runs: list[dict], baseline_runs: list[dict]) -> dict:
+def summarize(collector_runs: list[dict], baseline_runs: list[dict]) -> dict:
     def median(runs: list[dict], key: str) -> float | None:
         values = [r[key] for r in runs if r[key] is not None]
         return statistics.median(values) if values else None
@@ -547,7 +547,7 @@ def main() -> int:
                 results["baseline"][kind].append(b)
                 print(f"bench: run {run + 1}/{runs} {kind}: collector {c['envelopes_per_s']:,.0f}/s p99 {c['p99_ms'] or 0:.1f} ms "
                       f"{'durable' if c['durable'] else 'NOT DURABLE'}; baseline {b['envelopes_per_s']:,.0f}/s", flush=True)
-        results["summary"] = {k: summarise(results["collector"][k], results["baseline"][k]) for k in ("transaction", "error")}
+        results["summary"] = {k: summarize(results["collector"][k], results["baseline"][k]) for k in ("transaction", "error")}
         if not args.no_scaling:
             print(f"bench: trace lookups (10,000-span trace; 21-span trace at ~10k and {grow_to:,} spans) …", flush=True)
             results["scaling"] = scaling_phase(grow_to)

@@ -153,7 +153,7 @@ PAYLOADS = {
 }
 
 
-def serialise(document) -> bytes:
+def serialize(document) -> bytes:
     """The envelope's bytes. Standard json, not orjson: it writes NaN,
     Infinity and integers past 64 bits, as an attacker's client may."""
     if not isinstance(document, dict):

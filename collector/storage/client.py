@@ -79,7 +79,7 @@ class Batch:
             return wire.Packet(None, {"rejections": [wire.values("rejections", self.rejection)]}, {})
         envelope = wire.values("envelopes", self.envelope) if self.envelope is not None else None
         rows = {table: [wire.values(table, row) for row in table_rows] for table, table_rows in self.rows.items()}
-        return wire.Packet(envelope, rows, summaries.summarise(self.rows))
+        return wire.Packet(envelope, rows, summaries.summarize(self.rows))
 
 
 @dataclass

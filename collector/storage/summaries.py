@@ -1,8 +1,8 @@
 """Trace summaries: one row per trace in the `traces` table, so the trace
 list never scans spans.
 
-Pure: `summarise` turns one request's rows into a summary per trace (done in
-the server process, beside normalising); the writer process merges the
+Pure: `summarize` turns one request's rows into a summary per trace (done in
+the server process, beside normalizing); the writer process merges the
 summaries of a group, then each with the trace's stored row, and writes the
 result back with `to_row`.
 """
@@ -74,7 +74,7 @@ class TraceSummary:
         self.users += [u for u in users if u not in self.users]
 
 
-def summarise(rows: dict[str, list[dict]]) -> dict[str, TraceSummary]:
+def summarize(rows: dict[str, list[dict]]) -> dict[str, TraceSummary]:
     """Summaries by trace id of one request's `spans` and `events` rows."""
     traces: dict[str, TraceSummary] = {}
     for span in rows.get("spans", ()):

@@ -289,7 +289,7 @@ class RepeatFilter(logging.Filter):
                 return False
             text = record.getMessage().partition("\n")[0]
             if run is not None and run.suppressed:
-                _summarise(record, text, run.suppressed + 1, now - run.since)
+                _summarize(record, text, run.suppressed + 1, now - run.since)
             if run is None and len(self._runs) >= self.MAX_KEYS:
                 self._prune(now)
             self._runs[key] = _Run(now, record.name, record.levelno, text)
@@ -303,7 +303,7 @@ class RepeatFilter(logging.Filter):
             for run in self._runs.values():
                 if run.suppressed:
                     record = logging.LogRecord(run.name, run.level, "", 0, run.text, None, None)
-                    _summarise(record, run.text, run.suppressed, now - run.since)
+                    _summarize(record, run.text, run.suppressed, now - run.since)
                     records.append(record)
                     run.since, run.suppressed = now, 0
         for record in records:
@@ -314,7 +314,7 @@ class RepeatFilter(logging.Filter):
             del self._runs[key]
 
 
-def _summarise(record: logging.LogRecord, text: str, count: int, seconds: float) -> None:
+def _summarize(record: logging.LogRecord, text: str, count: int, seconds: float) -> None:
     record.msg = f"{text} (repeated {count} times in the last {max(seconds, 1):.0f} s)"
     record.args = None
     record.exc_info = record.exc_text = record.stack_info = None

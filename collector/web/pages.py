@@ -55,7 +55,7 @@ def setup(app: web.Application) -> None:
         autoescape=True,
     )
     # Jinja's tojson escapes <, >, & and ' for use inside <script>; orjson
-    # only makes the 10,000-span trace page fast to serialise.
+    # only makes the 10,000-span trace page fast to serialize.
     env.policies["json.dumps_function"] = lambda obj, **_: orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
     env.filters.update(FILTERS, is_true=is_true)
     app.router.add_static("/static/", templates_dir() / "static", name="static")

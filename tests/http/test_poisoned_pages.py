@@ -236,7 +236,7 @@ def pages_of(trace_ids, event_ids, users) -> list[str]:
 async def test_any_field_of_sdk_payloads_replaced_by_any_json(client, kind, data):
     # One collector for all examples: what earlier examples stored stays, as it would for a real user.
     document, ids = data.draw(poisoned_envelopes(kind))
-    r = await client.post("/api/1/envelope/?sentry_key=k", data=sdk_payloads.serialise(document))
+    r = await client.post("/api/1/envelope/?sentry_key=k", data=sdk_payloads.serialize(document))
     assert r.status < 500, await r.text()
     trace_ids, event_ids, users = _storedrow_ids(client.db)
     await assert_pages(client, pages_of({*trace_ids, ids["trace"]}, {*event_ids, ids["event"]}, users))
@@ -259,7 +259,7 @@ async def test_every_field_of_sdk_payloads_with_wrong_types(client, kind):
             ids = {**sdk_payloads.fresh_ids(index * 3 + k + 2), "trace": trace}
             document = copy.deepcopy(sdk_payloads.PAYLOADS[kind](ids, sdk_payloads.now()))
             replace(document, path, value)
-            r = await client.post("/api/1/envelope/?sentry_key=k", data=sdk_payloads.serialise(document))
+            r = await client.post("/api/1/envelope/?sentry_key=k", data=sdk_payloads.serialize(document))
             assert r.status < 500, (path, value, await r.text())
     conn = sqlite3.connect(f"file:{client.db}?mode=ro", uri=True)
     traces = [r[0] for r in conn.execute("SELECT trace_id FROM traces")]
@@ -340,7 +340,7 @@ async def test_ids_are_found_in_any_case(client):
     trace, event = "ABCDEF0123456789" * 2, "9EC79C33EC9942AB8353589FCB2E04DC"
     ids = {**sdk_payloads.fresh_ids(7), "trace": trace, "event": event}
     for kind in ("error_event", "transaction"):
-        body = sdk_payloads.serialise(sdk_payloads.PAYLOADS[kind](ids, sdk_payloads.now()))
+        body = sdk_payloads.serialize(sdk_payloads.PAYLOADS[kind](ids, sdk_payloads.now()))
         r = await client.post("/api/1/envelope/?sentry_key=k", data=body)
         assert r.status == 200
     dashed = f"{event[:8]}-{event[8:12]}-{event[12:16]}-{event[16:20]}-{event[20:]}"
@@ -372,7 +372,7 @@ async def test_upper_case_ids_an_older_version_stored_are_found(make_client, tmp
     "/api/doctor?trace_id=%0d", "/users/%0d%0a",
 ])
 async def test_parameters_out_of_range_are_answered(client, path):
-    body = sdk_payloads.serialise(sdk_payloads.transaction(sdk_payloads.fresh_ids(9), NOW))
+    body = sdk_payloads.serialize(sdk_payloads.transaction(sdk_payloads.fresh_ids(9), NOW))
     await client.post("/api/1/envelope/?sentry_key=k", data=body)
     r = await client.get(path)
     assert r.status in (200, 404), (r.status, await r.text())

@@ -220,7 +220,7 @@ def test_any_value_anywhere_normalizes_to_rows_that_fit(db, envelope):
             for column, value in row.items():
                 assert_fits(table, column, value, latest)
     # What ingest does next with the rows cannot raise either.
-    summaries.summarise(records.rows)
+    summaries.summarize(records.rows)
     Batch(envelope={}, rows=records.rows).packet()
     store(db, records.rows)
 

@@ -82,9 +82,9 @@ async def test_a_killed_writer_process_fails_its_group_and_is_replaced(tmp_path)
 
 def test_summaries_merge_leaves_its_input_as_it_was():
     # A group that fails is written again batch by batch from the same summaries.
-    one = summaries.summarise({"events": [{"event_id": "e1", "trace_id": "t", "timestamp": 2.0, "user_email": "a@x"}]})
+    one = summaries.summarize({"events": [{"event_id": "e1", "trace_id": "t", "timestamp": 2.0, "user_email": "a@x"}]})
     span = {"trace_id": "t", "span_id": "s", "is_segment": 1, "start_timestamp": 1.0, "timestamp": 3.0}
-    two = summaries.summarise({"spans": [span]})
+    two = summaries.summarize({"spans": [span]})
     before = repr(one), repr(two)
     merged: dict = {}
     summaries.merge(merged, one)
@@ -103,7 +103,7 @@ def _traces_db() -> sqlite3.Connection:
 
 def test_a_trace_row_puts_each_value_in_its_column():
     # to_row and the INSERT both take their column order from the schema.
-    summary = summaries.summarise(
+    summary = summaries.summarize(
         {
             "spans": [{"trace_id": "t", "span_id": "s", "description": "GET /", "op": "http.server",
                        "start_timestamp": 1.0, "timestamp": 3.0, "sdk_name": "sentry.python", "environment": "prod"}],
@@ -124,13 +124,13 @@ def test_a_trace_row_puts_each_value_in_its_column():
 
 def test_a_stored_trace_row_merges_with_what_comes_later():
     conn = _traces_db()
-    first = summaries.summarise(
+    first = summaries.summarize(
         {"spans": [{"trace_id": "t", "span_id": "a", "parent_span_id": "elsewhere", "is_segment": 1,
                     "description": "worker", "start_timestamp": 5.0, "timestamp": 6.0, "user_id": "1"}]}
     )["t"]
     conn.execute(store.REPLACE_TRACE, summaries.to_row("t", first, 0, None, 1.0))
     (stored,) = conn.execute(f"{store.SELECT_TRACES} (?)", ("t",)).fetchall()
-    later = summaries.summarise(
+    later = summaries.summarize(
         {"spans": [{"trace_id": "t", "span_id": "b", "description": "GET /", "start_timestamp": 7.0, "timestamp": 8.0,
                     "user_id": "2"}]}
     )["t"]
