@@ -87,8 +87,13 @@ async def bomb_case(server: run.Server, _db: Path) -> dict:
     during = await steady_client(server, BOMB_SECONDS)
     stop.set()
     await asyncio.gather(*bombers)
-    return {"bomb_bytes": len(bomb), "bombs_answered": len(sent), "bomb_statuses": sorted(set(sent)),
-            "client_alone": alone, "client_during_bombs": during}
+    return {
+        "bomb_bytes": len(bomb),
+        "bombs_answered": len(sent),
+        "bomb_statuses": sorted(set(sent)),
+        "client_alone": alone,
+        "client_during_bombs": during,
+    }
 
 
 def span_flood() -> bytes:
@@ -99,8 +104,16 @@ def span_flood() -> bytes:
     trace = os.urandom(16).hex()
     start = time.time() - 60
     for item in range(360):
-        spans = [{"trace_id": trace, "span_id": f"{item:08x}{i:08x}", "name": "x", "start_timestamp": start,
-                  "end_timestamp": start + 1} for i in range(1000)]
+        spans = [
+            {
+                "trace_id": trace,
+                "span_id": f"{item:08x}{i:08x}",
+                "name": "x",
+                "start_timestamp": start,
+                "end_timestamp": start + 1,
+            }
+            for i in range(1000)
+        ]
         payload = orjson.dumps({"version": 2, "items": spans})
         parts += [orjson.dumps({"type": "span", "length": len(payload)}), payload]
     return gzip.compress(b"\n".join(parts) + b"\n", 6)
@@ -129,8 +142,10 @@ async def flood_case(server: run.Server, db: Path) -> dict:
     await asyncio.sleep(1.0)  # let the server settle before the idle sample
     idle = server.rss_mb()
     stop, peak, waits = asyncio.Event(), [idle], []
-    tasks = [asyncio.create_task(sample_memory(server, stop, peak)),
-             asyncio.create_task(ping_client(server, stop, waits))]
+    tasks = [
+        asyncio.create_task(sample_memory(server, stop, peak)),
+        asyncio.create_task(ping_client(server, stop, waits)),
+    ]
     await asyncio.sleep(0.5)
     start = time.perf_counter()
     status, _, answer = await asyncio.wait_for(run.Connection(server.port).send(request(body, "gzip")), REQUEST_TIMEOUT)
@@ -141,10 +156,18 @@ async def flood_case(server: run.Server, db: Path) -> dict:
     with sqlite3.connect(db) as conn:
         spans = conn.execute("SELECT count(*) FROM spans").fetchone()[0]
         failures = conn.execute("SELECT count(*) FROM item_failures").fetchone()[0]
-    return {"gzip_bytes": len(body), "status": status, "answer": answer[:200].decode(errors="replace"),
-            "seconds_to_answer": round(took, 2), "idle_pss_mb": round(idle), "peak_pss_mb": round(peak[0]),
-            "other_client_max_wait_ms": round(max(waits) * 1000, 1), "other_client_requests": len(waits),
-            "span_rows": spans, "failure_rows": failures}
+    return {
+        "gzip_bytes": len(body),
+        "status": status,
+        "answer": answer[:200].decode(errors="replace"),
+        "seconds_to_answer": round(took, 2),
+        "idle_pss_mb": round(idle),
+        "peak_pss_mb": round(peak[0]),
+        "other_client_max_wait_ms": round(max(waits) * 1000, 1),
+        "other_client_requests": len(waits),
+        "span_rows": spans,
+        "failure_rows": failures,
+    }
 
 
 def over_limit_items() -> bytes:
@@ -163,9 +186,13 @@ async def failures_case(server: run.Server, db: Path) -> dict:
     with sqlite3.connect(db) as conn:
         rows, stored = conn.execute("SELECT count(*), coalesce(sum(length(payload)), 0) FROM item_failures").fetchone()
     after = db.stat().st_size + Path(f"{db}-wal").stat().st_size
-    return {"gzip_bytes": len(body), "status": status, "failure_rows": rows,
-            "failure_payload_mb": round(stored / MIB, 2),
-            "file_growth_mb": round((after - before) / MIB, 2)}
+    return {
+        "gzip_bytes": len(body),
+        "status": status,
+        "failure_rows": rows,
+        "failure_payload_mb": round(stored / MIB, 2),
+        "file_growth_mb": round((after - before) / MIB, 2),
+    }
 
 
 async def main() -> None:

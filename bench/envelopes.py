@@ -33,7 +33,11 @@ def _request() -> dict:
     return {
         "url": "http://127.0.0.1:8000/api/orders/17",
         "method": "GET",
-        "headers": {"host": "127.0.0.1:8000", "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0", "accept": "application/json"},
+        "headers": {
+            "host": "127.0.0.1:8000",
+            "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0",
+            "accept": "application/json",
+        },
     }
 
 
@@ -44,8 +48,16 @@ def _envelope(event: dict, item_type: str) -> bytes:
     header = {
         "event_id": EVENT_ID.decode(),
         "sent_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "trace": {"trace_id": TRACE_ID.decode(), "environment": "production", "release": "backend@2.0.0", "public_key": "bench",
-                  "transaction": ROUTE, "sample_rate": "1.0", "sampled": "true", "sample_rand": "0.412233"},
+        "trace": {
+            "trace_id": TRACE_ID.decode(),
+            "environment": "production",
+            "release": "backend@2.0.0",
+            "public_key": "bench",
+            "transaction": ROUTE,
+            "sample_rate": "1.0",
+            "sampled": "true",
+            "sample_rand": "0.412233",
+        },
     }
     item = {"type": item_type, "content_type": "application/json", "length": len(payload)}
     return b"\n".join([orjson.dumps(header), orjson.dumps(item), payload]) + b"\n"
@@ -53,9 +65,18 @@ def _envelope(event: dict, item_type: str) -> bytes:
 
 def _common(now: float) -> dict:
     return {
-        "event_id": EVENT_ID.decode(), "platform": "python", "timestamp": now, "server_name": "api-1",
-        "environment": "production", "release": "backend@2.0.0", "transaction": ROUTE, "transaction_info": {"source": "route"},
-        "sdk": SDK, "user": USER, "tags": {"region": "eu-west-1", "tenant": "acme"}, "request": _request(),
+        "event_id": EVENT_ID.decode(),
+        "platform": "python",
+        "timestamp": now,
+        "server_name": "api-1",
+        "environment": "production",
+        "release": "backend@2.0.0",
+        "transaction": ROUTE,
+        "transaction_info": {"source": "route"},
+        "sdk": SDK,
+        "user": USER,
+        "tags": {"region": "eu-west-1", "tenant": "acme"},
+        "request": _request(),
     }
 
 
@@ -80,10 +101,21 @@ def _transaction() -> bytes:
             op, desc, data, parent = "function", "app.api.orders.get_order", {"code.function": "get_order"}, 1
         else:
             (op, desc, data), parent = kinds[i % 3], 2
-        spans.append({"span_id": _span_id(i), "parent_span_id": _span_id(parent), "op": op, "description": desc,
-                      "start_timestamp": round(start + i * 0.001, 6), "timestamp": round(start + i * 0.001 + 0.0008, 6), "data": data})
+        spans.append(
+            {
+                "span_id": _span_id(i),
+                "parent_span_id": _span_id(parent),
+                "op": op,
+                "description": desc,
+                "start_timestamp": round(start + i * 0.001, 6),
+                "timestamp": round(start + i * 0.001 + 0.0008, 6),
+                "data": data,
+            }
+        )
     event = {
-        **_common(start + 0.045), "type": "transaction", "start_timestamp": start,
+        **_common(start + 0.045),
+        "type": "transaction",
+        "start_timestamp": start,
         "contexts": {
             "trace": {"trace_id": TRACE_ID.decode(), "span_id": _span_id(0), "op": "http.server", "status": "ok"},
             "runtime": {"name": "CPython", "version": "3.11.7"},
@@ -100,20 +132,44 @@ def _error() -> bytes:
     for i in range(30):
         in_app = i >= 27
         module = f"app.services.step_{i}" if in_app else f"starlette.layer_{i}"
-        frame = {"filename": module.replace(".", "/") + ".py", "function": f"handle_{i}", "module": module, "lineno": 40 + i,
-                 "in_app": in_app, "context_line": f"    return await self.next_{i}(scope)"}
+        frame = {
+            "filename": module.replace(".", "/") + ".py",
+            "function": f"handle_{i}",
+            "module": module,
+            "lineno": 40 + i,
+            "in_app": in_app,
+            "context_line": f"    return await self.next_{i}(scope)",
+        }
         if in_app:
             frame["pre_context"] = [f"async def handle_{i}(self, scope):", "    order = await self.repo.get(scope)"]
             frame["post_context"] = ["", f"async def next_{i}(self, scope):"]
         frames.append(frame)
-    crumbs = [{"timestamp": round(now - 1 + i * 0.01, 6), "category": "query", "message": f"SELECT total FROM orders WHERE id = {i}"} for i in range(20)]
+    crumbs = [
+        {
+            "timestamp": round(now - 1 + i * 0.01, 6),
+            "category": "query",
+            "message": f"SELECT total FROM orders WHERE id = {i}",
+        }
+        for i in range(20)
+    ]
     event = {
-        **_common(now), "level": "error",
-        "exception": {"values": [{"type": "RuntimeError", "value": "payment provider timed out after 30s",
-                                  "mechanism": {"type": "starlette", "handled": False}, "stacktrace": {"frames": frames}}]},
+        **_common(now),
+        "level": "error",
+        "exception": {
+            "values": [
+                {
+                    "type": "RuntimeError",
+                    "value": "payment provider timed out after 30s",
+                    "mechanism": {"type": "starlette", "handled": False},
+                    "stacktrace": {"frames": frames},
+                }
+            ]
+        },
         "breadcrumbs": {"values": crumbs},
-        "contexts": {"trace": {"trace_id": TRACE_ID.decode(), "span_id": _span_id(0), "op": "http.server"},
-                     "runtime": {"name": "CPython", "version": "3.11.7"}},
+        "contexts": {
+            "trace": {"trace_id": TRACE_ID.decode(), "span_id": _span_id(0), "op": "http.server"},
+            "runtime": {"name": "CPython", "version": "3.11.7"},
+        },
     }
     return _envelope(event, "event")
 
@@ -147,17 +203,36 @@ def span_stream(trace_id: str, count: int, per_envelope: int = 1_000) -> list[by
             "user.email": {"type": "string", "value": "ada@example.com"},
             "http.url": {"type": "string", "value": f"https://app.example.com/static/chunk-{i}.js"},
         }
-        spans.append({
-            "trace_id": trace_id, "span_id": f"{i + 1:016x}", "parent_span_id": None if i == 0 else f"{i // 10 + 1:016x}",
-            "name": "/checkout" if i == 0 else f"/static/chunk-{i}.js", "is_segment": i == 0, "status": "ok",
-            "start_timestamp": start + i * 0.001, "end_timestamp": start + i * 0.001 + (20 if i == 0 else 0.05), "attributes": attributes,
-        })
-    header = orjson.dumps({"sdk": {"name": "sentry.javascript.browser", "version": "11.12.0"},
-                           "trace": {"trace_id": trace_id, "public_key": "bench", "sample_rate": "1.0", "sampled": "true"}})
+        spans.append(
+            {
+                "trace_id": trace_id,
+                "span_id": f"{i + 1:016x}",
+                "parent_span_id": None if i == 0 else f"{i // 10 + 1:016x}",
+                "name": "/checkout" if i == 0 else f"/static/chunk-{i}.js",
+                "is_segment": i == 0,
+                "status": "ok",
+                "start_timestamp": start + i * 0.001,
+                "end_timestamp": start + i * 0.001 + (20 if i == 0 else 0.05),
+                "attributes": attributes,
+            }
+        )
+    header = orjson.dumps(
+        {
+            "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0"},
+            "trace": {"trace_id": trace_id, "public_key": "bench", "sample_rate": "1.0", "sampled": "true"},
+        }
+    )
     bodies = []
     for first in range(0, count, per_envelope):
-        chunk = spans[first:first + per_envelope]
+        chunk = spans[first : first + per_envelope]
         payload = orjson.dumps({"version": 2, "items": chunk})
-        item = orjson.dumps({"type": "span", "item_count": len(chunk), "content_type": "application/vnd.sentry.items.span.v2+json", "length": len(payload)})
+        item = orjson.dumps(
+            {
+                "type": "span",
+                "item_count": len(chunk),
+                "content_type": "application/vnd.sentry.items.span.v2+json",
+                "length": len(payload),
+            }
+        )
         bodies.append(b"\n".join([header, item, payload]) + b"\n")
     return bodies

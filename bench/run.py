@@ -125,7 +125,9 @@ class Server:
 
     def check(self) -> None:
         if self.proc.poll() is not None:
-            raise BenchBroken(f"server exited with status {self.proc.returncode} during the benchmark: {self.log_tail()}")
+            raise BenchBroken(
+                f"server exited with status {self.proc.returncode} during the benchmark: {self.log_tail()}"
+            )
 
     def log_tail(self) -> str:
         self._log.seek(0)
@@ -222,7 +224,9 @@ def pct(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def load(server: Server, kind: str, count: int, readers: bool = False, requests: list[bytes] | None = None) -> dict:
+async def load(
+    server: Server, kind: str, count: int, readers: bool = False, requests: list[bytes] | None = None
+) -> dict:
     """Posts `count` envelopes from CLIENTS connections, as fast as answered,
     for at most PHASE_SECONDS. With `readers`, one more connection polls the
     read API and the trace list every READ_EVERY seconds meanwhile."""
@@ -265,7 +269,9 @@ async def load(server: Server, kind: str, count: int, readers: bool = False, req
             for path in READ_PATHS:
                 start = time.perf_counter()
                 status, headers, _ = await conn.send(get_request(path))
-                reads.append((path, status, (time.perf_counter() - start) * 1000, server_ms(headers.get("server-timing"))))
+                reads.append(
+                    (path, status, (time.perf_counter() - start) * 1000, server_ms(headers.get("server-timing")))
+                )
             await asyncio.sleep(READ_EVERY)
         conn.close()
 
@@ -305,7 +311,9 @@ async def load(server: Server, kind: str, count: int, readers: bool = False, req
         "reader_statuses": dict(collections.Counter(r[1] for r in reads)),
         "reader_non_200": sum(1 for r in reads if r[1] != 200),
         "reader_p99_ms": pct(read_ms, 0.99),
-        "reader_p99_ms_by_path": {p: pct([r[2] for r in reads if r[0] == p], 0.99) for p in READ_PATHS} if readers else None,
+        "reader_p99_ms_by_path": {p: pct([r[2] for r in reads if r[0] == p], 0.99) for p in READ_PATHS}
+        if readers
+        else None,
         "reader_server_p99_ms": pct([r[3] for r in reads if r[3] is not None], 0.99),
     }
 
@@ -334,7 +342,12 @@ def durable_phase(kind: str, requests: list[bytes]) -> dict:
     result["stored"] = {t: after[t] - before[t] for t in after}
     # The envelopes table is append-only, and every id is fresh: each 200 is
     # exactly one more row there, and 21 spans and a transaction, or an event.
-    result["expected"] = {"envelopes": ok, "spans": 21 * ok if tx else 0, "transactions": ok if tx else 0, "events": 0 if tx else ok}
+    result["expected"] = {
+        "envelopes": ok,
+        "spans": 21 * ok if tx else 0,
+        "transactions": ok if tx else 0,
+        "events": 0 if tx else ok,
+    }
     result["durable"] = result["stored"] == result["expected"]
     result["rejections"] = stats["rejections"]
     result["write_queue"] = stats["write_queue"]
@@ -356,7 +369,9 @@ def baseline_phase(kind: str, requests: list[bytes]) -> dict:
 
 
 def post(server: Server, body: bytes) -> None:
-    request = urllib.request.Request(server.url + INGEST_PATH, data=body, headers={"Content-Type": "application/x-sentry-envelope"})
+    request = urllib.request.Request(
+        server.url + INGEST_PATH, data=body, headers={"Content-Type": "application/x-sentry-envelope"}
+    )
     with urllib.request.urlopen(request, timeout=120) as r:
         r.read()
 
@@ -402,11 +417,23 @@ def grow(db: Path, template_trace: str, total_spans: int) -> None:
 
         rows = []
         for s in spans:
-            row = {**s, "trace_id": trace_id, "span_id": respan(s["span_id"]), "parent_span_id": respan(s["parent_span_id"]),
-                   "segment_id": respan(s["segment_id"]), "start_timestamp": s["start_timestamp"] + shift, "timestamp": s["timestamp"] + shift}
+            row = {
+                **s,
+                "trace_id": trace_id,
+                "span_id": respan(s["span_id"]),
+                "parent_span_id": respan(s["parent_span_id"]),
+                "segment_id": respan(s["segment_id"]),
+                "start_timestamp": s["start_timestamp"] + shift,
+                "timestamp": s["timestamp"] + shift,
+            }
             rows.append(tuple(row[c] for c in span_cols))
-        t = {**summary, "trace_id": trace_id, "start_timestamp": summary["start_timestamp"] + shift,
-             "end_timestamp": summary["end_timestamp"] + shift, "root_start_timestamp": summary["root_start_timestamp"] + shift}
+        t = {
+            **summary,
+            "trace_id": trace_id,
+            "start_timestamp": summary["start_timestamp"] + shift,
+            "end_timestamp": summary["end_timestamp"] + shift,
+            "root_start_timestamp": summary["root_start_timestamp"] + shift,
+        }
         return rows, tuple(t[c] for c in trace_cols)
 
     for first in range(0, copies, 5_000):  # one transaction per ~100,000 spans
@@ -466,7 +493,9 @@ def summarize(collector_runs: list[dict], baseline_runs: list[dict]) -> dict:
         "baseline_p99_ms": median(baseline_runs, "p99_ms"),
         # Each run's collector against the baseline measured right after it,
         # on the same bodies: the machine's noise hits both alike.
-        "ratio": statistics.median(c["envelopes_per_s"] / b["envelopes_per_s"] for c, b in zip(collector_runs, baseline_runs)),
+        "ratio": statistics.median(
+            c["envelopes_per_s"] / b["envelopes_per_s"] for c, b in zip(collector_runs, baseline_runs)
+        ),
         "server_cpu_pct": median(collector_runs, "server_cpu_pct"),
         "loadgen_cpu_pct": median(collector_runs, "loadgen_cpu_pct"),
         "baseline_server_cpu_pct": median(baseline_runs, "server_cpu_pct"),
@@ -489,12 +518,20 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
         rows += [
             (f"{name} ≥ 4,000 envelopes/s", f"{s['envelopes_per_s']:,.0f}/s", s["envelopes_per_s"] >= 4000),
             (f"{name} p99 < 25 ms", f"{p99:.1f} ms (p50 {s['p50_ms'] or 0:.1f})", p99 < 25),
-            (f"{name}: ratio to do-nothing aiohttp ≥ 0.4", f"{s['ratio']:.2f} (baseline {s['baseline_per_s']:,.0f}/s)", s["ratio"] >= 0.4),
+            (
+                f"{name}: ratio to do-nothing aiohttp ≥ 0.4",
+                f"{s['ratio']:.2f} (baseline {s['baseline_per_s']:,.0f}/s)",
+                s["ratio"] >= 0.4,
+            ),
         ]
     rows += [
         ("every 200 durable", "yes" if tx["durable"] and err["durable"] else "NO", tx["durable"] and err["durable"]),
         ("server memory < 200 MB (PSS, all processes)", f"{rss:.0f} MB", rss < 200),
-        ("readers p99 < 100 ms under tx load", f"{readers:.1f} ms (server {tx['reader_server_p99_ms'] or 0:.1f})", readers < 100),
+        (
+            "readers p99 < 100 ms under tx load",
+            f"{readers:.1f} ms (server {tx['reader_server_p99_ms'] or 0:.1f})",
+            readers < 100,
+        ),
     ]
     if "scaling" in results:
         sc = results["scaling"]
@@ -503,7 +540,11 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
         rows += [
             ("10k-span trace: API server time < 300 ms", f"{api:.0f} ms", api < 300),
             ("10k-span trace: page server time < 300 ms", f"{page:.0f} ms", page < 300),
-            (f"lookup at {sc['spans_large']:,} / {sc['spans_small']:,} spans ≤ 1.5", f"{sc['lookup_ratio']:.2f} ({large:.2f} / {small:.2f} ms)", sc["lookup_ratio"] <= 1.5),
+            (
+                f"lookup at {sc['spans_large']:,} / {sc['spans_small']:,} spans ≤ 1.5",
+                f"{sc['lookup_ratio']:.2f} ({large:.2f} / {small:.2f} ms)",
+                sc["lookup_ratio"] <= 1.5,
+            ),
         ]
     return rows
 
@@ -516,25 +557,36 @@ def print_report(results: dict, rows: list[tuple[str, str, bool]]) -> None:
         print(f"{target:<{width}}  {measured:<36}  {'PASS' if ok else 'FAIL'}")
     print()
     for kind, s in results["summary"].items():
-        print(f"{kind}: server CPU {s['server_cpu_pct']:.0f}%, load generator CPU {s['loadgen_cpu_pct']:.0f}% (100% = one core); "
-              f"baseline: server {s['baseline_server_cpu_pct']:.0f}%, load generator {s['baseline_loadgen_cpu_pct']:.0f}%"
-              + (f"; non-200 answers: {s['non_200']}" if s["non_200"] else ""))
+        print(
+            f"{kind}: server CPU {s['server_cpu_pct']:.0f}%, load generator CPU {s['loadgen_cpu_pct']:.0f}% (100% = one core); "
+            f"baseline: server {s['baseline_server_cpu_pct']:.0f}%, load generator {s['baseline_loadgen_cpu_pct']:.0f}%"
+            + (f"; non-200 answers: {s['non_200']}" if s["non_200"] else "")
+        )
     print(f"{os.cpu_count()} CPUs; envelope sizes {results['envelope_bytes']} bytes")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=20_000, help="envelopes per phase (default %(default)s)")
-    parser.add_argument("--runs", type=int, default=3, help="repeat the throughput phases, report medians (default %(default)s)")
-    parser.add_argument("--quick", action="store_true", help="smoke test: 2,000 envelopes, one run, lookups at 100k spans instead of 1M")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="repeat the throughput phases, report medians (default %(default)s)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 2,000 envelopes, one run, lookups at 100k spans instead of 1M"
+    )
     parser.add_argument("--no-scaling", action="store_true", help="skip the trace lookup phase")
     args = parser.parse_args()
     count, runs, grow_to = (2_000, 1, 100_000) if args.quick else (args.count, args.runs, 1_000_000)
 
     results: dict = {
-        "count": count, "runs": runs, "clients": CLIENTS, "phase_seconds": PHASE_SECONDS, "cpus": os.cpu_count(),
+        "count": count,
+        "runs": runs,
+        "clients": CLIENTS,
+        "phase_seconds": PHASE_SECONDS,
+        "cpus": os.cpu_count(),
         "envelope_bytes": {k: len(v) for k, v in envelopes.TEMPLATES.items()},
-        "collector": {"transaction": [], "error": []}, "baseline": {"transaction": [], "error": []},
+        "collector": {"transaction": [], "error": []},
+        "baseline": {"transaction": [], "error": []},
     }
     started = time.monotonic()
     try:
@@ -545,11 +597,18 @@ def main() -> int:
                 b = baseline_phase(kind, requests)
                 results["collector"][kind].append(c)
                 results["baseline"][kind].append(b)
-                print(f"bench: run {run + 1}/{runs} {kind}: collector {c['envelopes_per_s']:,.0f}/s p99 {c['p99_ms'] or 0:.1f} ms "
-                      f"{'durable' if c['durable'] else 'NOT DURABLE'}; baseline {b['envelopes_per_s']:,.0f}/s", flush=True)
-        results["summary"] = {k: summarize(results["collector"][k], results["baseline"][k]) for k in ("transaction", "error")}
+                print(
+                    f"bench: run {run + 1}/{runs} {kind}: collector {c['envelopes_per_s']:,.0f}/s p99 {c['p99_ms'] or 0:.1f} ms "
+                    f"{'durable' if c['durable'] else 'NOT DURABLE'}; baseline {b['envelopes_per_s']:,.0f}/s",
+                    flush=True,
+                )
+        results["summary"] = {
+            k: summarize(results["collector"][k], results["baseline"][k]) for k in ("transaction", "error")
+        }
         if not args.no_scaling:
-            print(f"bench: trace lookups (10,000-span trace; 21-span trace at ~10k and {grow_to:,} spans) …", flush=True)
+            print(
+                f"bench: trace lookups (10,000-span trace; 21-span trace at ~10k and {grow_to:,} spans) …", flush=True
+            )
             results["scaling"] = scaling_phase(grow_to)
     except BenchBroken as e:
         print(f"bench: BROKEN: {e}", file=sys.stderr)

@@ -34,8 +34,13 @@ def build_bundle(out_dir: Path, entry: str = "page.js") -> Path:
     if not esbuild.exists():
         pytest.fail("tests/browser/node_modules missing: run `make test`, which runs npm ci there")
     out = out_dir / "bundle.js"
-    subprocess.run([str(esbuild), str(BROWSER_DIR / entry), "--bundle", "--format=iife", f"--outfile={out}"],
-                   check=True, capture_output=True, cwd=BROWSER_DIR, timeout=60)
+    subprocess.run(
+        [str(esbuild), str(BROWSER_DIR / entry), "--bundle", "--format=iife", f"--outfile={out}"],
+        check=True,
+        capture_output=True,
+        cwd=BROWSER_DIR,
+        timeout=60,
+    )
     return out
 
 
@@ -52,7 +57,9 @@ def serve_static(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]
 
 def _start_backend(dsn: str, page_origin: str, anonymous_only: bool) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    args = [sys.executable, str(BACKEND), dsn, str(port), page_origin] + (["--anonymous-only"] if anonymous_only else [])
+    args = [sys.executable, str(BACKEND), dsn, str(port), page_origin] + (
+        ["--anonymous-only"] if anonymous_only else []
+    )
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -88,8 +95,9 @@ def _backend_heads(listing: dict, browser_trace_id: str) -> list[dict]:
     return [t for t in listing["traces"] if t["root_op"] == "http.server" and t["trace_id"] != browser_trace_id]
 
 
-def run_scenario(collector, page, tmp_path: Path, lifecycle: str = "stream", propagate: bool = True,
-                 anonymous_only: bool = False) -> dict:
+def run_scenario(
+    collector, page, tmp_path: Path, lifecycle: str = "stream", propagate: bool = True, anonymous_only: bool = False
+) -> dict:
     """Drive the page once; return the browser's trace id, the backend's URL
     and the page's origin once the collector holds the browser's pageload
     and error and the backend's three requests and its error."""
@@ -113,11 +121,20 @@ def run_scenario(collector, page, tmp_path: Path, lifecycle: str = "stream", pro
             # flush() returned; the backend's SDK sends on its own schedule.
             trace_id = page.evaluate("window.__traceId")
             if propagate:
-                collector.wait_for(lambda t: len(backend_segments(t)) == len(BACKEND_PATHS) and len(t["errors"]) == 2,
-                                   f"/api/traces/{trace_id}", timeout=20)
+                collector.wait_for(
+                    lambda t: len(backend_segments(t)) == len(BACKEND_PATHS) and len(t["errors"]) == 2,
+                    f"/api/traces/{trace_id}",
+                    timeout=20,
+                )
             else:
-                collector.wait_for(lambda r: len(_backend_heads(r, trace_id)) == len(BACKEND_PATHS)
-                                   and sum(t["error_count"] for t in r["traces"]) == 2, "/api/traces", timeout=20)
+                collector.wait_for(
+                    lambda r: (
+                        len(_backend_heads(r, trace_id)) == len(BACKEND_PATHS)
+                        and sum(t["error_count"] for t in r["traces"]) == 2
+                    ),
+                    "/api/traces",
+                    timeout=20,
+                )
         finally:
             _stop(backend)
     finally:

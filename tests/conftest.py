@@ -9,7 +9,6 @@ import pytest
 from helpers import CHROMIUM, CHROMIUM_ARGS, Collector
 
 
-
 @pytest.fixture
 def make_client(aiohttp_client, tmp_path):
     """Starts the app in-process with create_app's options, for HTTP-level tests."""
@@ -42,6 +41,7 @@ def collector(tmp_path):
 
 
 # --- a real browser ----------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def chromium():

@@ -143,7 +143,12 @@ def envelope(*items, header=None):
 
 
 def event_item(message="hello", **extra):
-    payload = {"event_id": EVENT_ID, "message": message, "contexts": {"trace": {"trace_id": TRACE, "span_id": "0123456789abcdef"}}, **extra}
+    payload = {
+        "event_id": EVENT_ID,
+        "message": message,
+        "contexts": {"trace": {"trace_id": TRACE, "span_id": "0123456789abcdef"}},
+        **extra,
+    }
     return {"type": "event"}, orjson.dumps(payload)
 
 

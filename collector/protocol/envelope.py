@@ -118,7 +118,7 @@ def parse(body: bytes) -> Envelope:
         item_type = headers.get("type")
         # Rule: every item names its type; any non-empty string will do.
         if not isinstance(item_type, str) or not item_type:
-            raise MalformedEnvelope(f"invalid item header #{len(envelope.items) + 1}: missing \"type\"")
+            raise MalformedEnvelope(f'invalid item header #{len(envelope.items) + 1}: missing "type"')
         length = _declared_length(headers)
         if length is None:
             # Rule: without `length` the payload runs to the next newline or

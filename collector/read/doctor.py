@@ -16,8 +16,14 @@ from ..protocol.urls import endpoint, is_client_request, origin, request_url
 
 # Client report reasons that mean data was lost, not deliberately dropped.
 LOSS_REASONS = {
-    "network_error", "ratelimit_backoff", "queue_overflow", "buffer_overflow",
-    "send_error", "internal_sdk_error", "cache_overflow", "backpressure",
+    "network_error",
+    "ratelimit_backoff",
+    "queue_overflow",
+    "buffer_overflow",
+    "send_error",
+    "internal_sdk_error",
+    "cache_overflow",
+    "backpressure",
 }
 # How far apart a client span and a backend segment may start and still be
 # the same request (clocks of browser and server are the same machine's in
@@ -50,7 +56,15 @@ def _anonymous(user: dict | None) -> bool:
 
 
 def _finding(kind, trace_id, span_id, sdk, detail, fix, **evidence) -> dict:
-    return {"kind": kind, "trace_id": trace_id, "span_id": span_id, "sdk": sdk, "detail": detail, "fix": fix, "evidence": evidence}
+    return {
+        "kind": kind,
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "sdk": sdk,
+        "detail": detail,
+        "fix": fix,
+        "evidence": evidence,
+    }
 
 
 # --- propagation ---------------------------------------------------------------------
@@ -68,16 +82,16 @@ def _propagation(trace_id: str, spans: list[dict], candidates: list[dict], reque
         # The backend did answer, on a trace of its own: find that request.
         start, end = _start(client), as_number(client.get("timestamp")) or 0.0
         twins = [
-            c for c in candidates
-            if c["trace_id"] != trace_id and endpoint(request_url(c)) == target
+            c
+            for c in candidates
+            if c["trace_id"] != trace_id
+            and endpoint(request_url(c)) == target
             and start - MATCH_SLACK <= _start(c) <= end + MATCH_SLACK
         ]
         twin = min(twins, key=lambda c: abs(_start(c) - start), default=None)
         headers = {str(k).lower(): v for k, v in as_dict(requests.get(twin["span_id"]) if twin else None).items()}
         if twin and "sentry-trace" in headers:
-            cause = (
-                f"the backend received sentry-trace {headers['sentry-trace']!r} but started trace {twin['trace_id']} anyway"
-            )
+            cause = f"the backend received sentry-trace {headers['sentry-trace']!r} but started trace {twin['trace_id']} anyway"
             fix = (
                 "Make the backend continue incoming traces: use the SDK's framework integration (FastAPI/Starlette, "
                 "Express) or call continue_trace()/continueTrace() with the incoming headers in custom middleware."
@@ -97,9 +111,14 @@ def _propagation(trace_id: str, spans: list[dict], candidates: list[dict], reque
             )
         findings.append(
             _finding(
-                "unlinked_outgoing_request", trace_id, client["span_id"], _sdk(client),
+                "unlinked_outgoing_request",
+                trace_id,
+                client["span_id"],
+                _sdk(client),
                 f"{client.get('description') or url}: no backend segment has this span as parent; {cause}.",
-                fix, url=url, backend_trace_id=twin["trace_id"] if twin else None,
+                fix,
+                url=url,
+                backend_trace_id=twin["trace_id"] if twin else None,
                 backend_span_id=twin["span_id"] if twin else None,
                 backend_request_headers={k: v for k, v in headers.items() if k in ("sentry-trace", "baggage")},
             )
@@ -107,10 +126,16 @@ def _propagation(trace_id: str, spans: list[dict], candidates: list[dict], reque
         if twin and not twin.get("parent_span_id"):
             findings.append(
                 _finding(
-                    "broken_trace_head", twin["trace_id"], twin["span_id"], _sdk(twin),
+                    "broken_trace_head",
+                    twin["trace_id"],
+                    twin["span_id"],
+                    _sdk(twin),
                     f"backend segment {twin.get('description')!r} started a new trace although an instrumented client "
                     f"called it: {client.get('description') or url} (span {client['span_id']} on trace {trace_id}).",
-                    fix, client_trace_id=trace_id, client_span_id=client["span_id"], url=url,
+                    fix,
+                    client_trace_id=trace_id,
+                    client_span_id=client["span_id"],
+                    url=url,
                 )
             )
     return findings
@@ -124,7 +149,10 @@ def _orphans(trace_id: str, spans: list[dict]) -> list[dict]:
         if seg.get("is_segment") and parent and parent not in ids:
             findings.append(
                 _finding(
-                    "orphan_segment", trace_id, seg["span_id"], _sdk(seg),
+                    "orphan_segment",
+                    trace_id,
+                    seg["span_id"],
+                    _sdk(seg),
                     f"segment {seg.get('description')!r} ({_sdk(seg) or 'unknown sdk'}) names parent span {parent}, which was never received.",
                     "The caller is not sampled, not instrumented with a Sentry SDK reporting here, or its envelope was "
                     "dropped (see its client reports, and that its DSN points at this collector).",
@@ -144,17 +172,24 @@ def _user_mismatch(trace_id: str, spans: list[dict]) -> list[dict]:
     findings = []
     for f in front:
         for b in back:
-            differ = [k for k in ("id", "email") if f["user"].get(k) and b["user"].get(k) and f["user"][k] != b["user"][k]]
+            differ = [
+                k for k in ("id", "email") if f["user"].get(k) and b["user"].get(k) and f["user"][k] != b["user"][k]
+            ]
             if differ:
                 findings.append(
                     _finding(
-                        "user_mismatch", trace_id, b["span_id"], _sdk(b),
+                        "user_mismatch",
+                        trace_id,
+                        b["span_id"],
+                        _sdk(b),
                         f"the {_category(f)} said the user was {_user_text(f['user'])} but the backend segment "
                         f"{b.get('description')!r} said {_user_text(b['user'])} ({', '.join(differ)} differ).",
                         "Set the backend's user after authentication (in the auth dependency or after the session is "
                         "resolved), not only in a middleware that runs before it; call Sentry.setUser again after login "
                         "and Sentry.setUser(null) at logout in the frontend.",
-                        frontend_user=f["user"], backend_user=b["user"], frontend_span_id=f["span_id"],
+                        frontend_user=f["user"],
+                        backend_user=b["user"],
+                        frontend_span_id=f["span_id"],
                     )
                 )
     return findings
@@ -181,12 +216,17 @@ def _anonymous_events(rows: list[dict]) -> list[dict]:
         carried = f"only {_user_text(example['user'])}" if example.get("user") else "no user"
         findings.append(
             _finding(
-                "anonymous_events", example["trace_id"], example.get("span_id"), sdk,
+                "anonymous_events",
+                example["trace_id"],
+                example.get("span_id"),
+                sdk,
                 f"{what} on {route!r} from {sdk} carry {carried}, although the user is named "
                 + ("elsewhere by this SDK." if sdk in naming_sdks else "by another service on the same trace."),
                 "Call setUser/set_user once the user is known on this route too: after login in the frontend, and in "
                 "the backend after authentication (a middleware that runs before auth sets only the anonymous user).",
-                count=len(members), route=route, examples=[m.get("event_id") or m.get("span_id") for m in members[:5]],
+                count=len(members),
+                route=route,
+                examples=[m.get("event_id") or m.get("span_id") for m in members[:5]],
             )
         )
     return findings
@@ -211,7 +251,10 @@ def _sampling(trace_id: str, spans: list[dict], errors: list[dict]) -> list[dict
         if _sampled(dsc.get("sampled")) is False:
             findings.append(
                 _finding(
-                    "sampling", trace_id, seg["span_id"], _sdk(seg),
+                    "sampling",
+                    trace_id,
+                    seg["span_id"],
+                    _sdk(seg),
                     f"segment {seg.get('description')!r} was sent although the trace's head decided not to sample it "
                     f"(sampled={dsc.get('sampled')}, sample_rate={dsc.get('sample_rate')}).",
                     "Let the backend follow the incoming sampling decision: remove a traces_sampler that ignores "
@@ -224,7 +267,10 @@ def _sampling(trace_id: str, spans: list[dict], errors: list[dict]) -> list[dict
         seg = dscs[0][0]
         findings.append(
             _finding(
-                "sampling", trace_id, seg["span_id"], None,
+                "sampling",
+                trace_id,
+                seg["span_id"],
+                None,
                 f"segments of this trace carry different sample rates in their dynamic sampling context ({', '.join(sorted(rates))}): "
                 "the head's baggage did not reach every service.",
                 "Propagate the baggage header with sentry-trace (tracePropagationTargets, CORS allow_headers: baggage).",
@@ -234,10 +280,18 @@ def _sampling(trace_id: str, spans: list[dict], errors: list[dict]) -> list[dict
     head_sampled = any(_sampled(dsc.get("sampled")) for _, dsc in dscs)
     segment_sdks = {_sdk(s) for s in segments}
     for error in errors:
-        if head_sampled and _sdk(error) and _sdk(error) not in segment_sdks and service_category(_sdk(error), None) == "backend":
+        if (
+            head_sampled
+            and _sdk(error)
+            and _sdk(error) not in segment_sdks
+            and service_category(_sdk(error), None) == "backend"
+        ):
             findings.append(
                 _finding(
-                    "sampling", trace_id, error.get("span_id"), _sdk(error),
+                    "sampling",
+                    trace_id,
+                    error.get("span_id"),
+                    _sdk(error),
                     f"{_sdk(error)} reported an error on this sampled trace but no transaction: it did not sample the trace the frontend sampled.",
                     "Set traces_sample_rate (or a traces_sampler that honours parent_sampled) in that service.",
                     event_id=error["event_id"],
@@ -253,7 +307,16 @@ def sampling_summary(spans: list[dict]) -> list[dict]:
         dsc = as_dict(s.get("dsc"))
         if not (s.get("is_segment") and dsc):
             continue
-        entry = seen.setdefault((_sdk(s), s.get("environment")), {"sdk": _sdk(s), "environment": s.get("environment"), "sample_rates": set(), "sampled": 0, "not_sampled": 0})
+        entry = seen.setdefault(
+            (_sdk(s), s.get("environment")),
+            {
+                "sdk": _sdk(s),
+                "environment": s.get("environment"),
+                "sample_rates": set(),
+                "sampled": 0,
+                "not_sampled": 0,
+            },
+        )
         if dsc.get("sample_rate") is not None:
             entry["sample_rates"].add(str(dsc["sample_rate"]))
         entry["sampled" if _sampled(dsc.get("sampled")) is not False else "not_sampled"] += 1
@@ -270,7 +333,10 @@ def _silence(since: float | None, last_seen: list[dict], reports: list[dict]) ->
             if row["sdk_name"] and row["last_seen"] is not None and row["last_seen"] < since:
                 findings.append(
                     _finding(
-                        "sdk_silent", None, None, row["sdk_name"],
+                        "sdk_silent",
+                        None,
+                        None,
+                        row["sdk_name"],
                         f"{row['sdk_name']} sent {row['envelopes']} envelope(s) before, the last at {row['last_seen']:.0f}, and nothing in this window.",
                         "Check that the app is running with the DSN pointing at this collector (an emulator reaches the "
                         "host as 10.0.2.2, and the collector must then listen on --host 0.0.0.0), and that the SDK's "
@@ -288,8 +354,13 @@ def _silence(since: float | None, last_seen: list[dict], reports: list[dict]) ->
     for sdk, counts in sorted(by_sdk.items(), key=lambda kv: str(kv[0])):
         findings.append(
             _finding(
-                "sdk_silent", None, None, sdk,
-                f"{sdk or 'an SDK'} reported dropping data: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + ".",
+                "sdk_silent",
+                None,
+                None,
+                sdk,
+                f"{sdk or 'an SDK'} reported dropping data: "
+                + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+                + ".",
                 "network_error: the collector was unreachable (wrong DSN host/port, or CORS); ratelimit_backoff: it "
                 "answered 429 (busy); queue_overflow/buffer_overflow: the app produces faster than the SDK sends.",
                 dropped=counts,
@@ -315,9 +386,13 @@ def diagnose(data: dict) -> dict:
         findings += _user_mismatch(trace_id, spans)
         findings += _sampling(trace_id, spans, errors)
         anonymous_rows += [
-            {**s, "row_kind": "transaction", "route": s.get("description"), "trace_id": trace_id} for s in spans if s.get("is_segment")
+            {**s, "row_kind": "transaction", "route": s.get("description"), "trace_id": trace_id}
+            for s in spans
+            if s.get("is_segment")
         ]
-        anonymous_rows += [{**e, "row_kind": "error", "route": e.get("transaction"), "trace_id": trace_id} for e in errors]
+        anonymous_rows += [
+            {**e, "row_kind": "error", "route": e.get("transaction"), "trace_id": trace_id} for e in errors
+        ]
     findings += _anonymous_events(anonymous_rows)
     findings += _silence(data.get("since"), data.get("sdk_last_seen", []), data.get("client_reports", []))
     # broken_trace_head may be found from two client spans: keep one.
@@ -337,7 +412,10 @@ def diagnose(data: dict) -> dict:
             "since": data.get("since"),
             "findings_by_kind": dict(counts),
             "sampling": sampling_summary(all_spans),
-            "sdks": [{"sdk": r["sdk_name"], "last_seen": r["last_seen"], "envelopes": r["envelopes"]} for r in data.get("sdk_last_seen", [])],
+            "sdks": [
+                {"sdk": r["sdk_name"], "last_seen": r["last_seen"], "envelopes": r["envelopes"]}
+                for r in data.get("sdk_last_seen", [])
+            ],
             "client_reports": data.get("client_reports", []),
         },
     }

@@ -91,9 +91,7 @@ def doctor_rows(conn, since: float | None, trace_id: str | None = None, trace: d
             )
         ]
         traces = _load_traces(conn, ids)
-        candidates = [
-            s for t in traces.values() for s in t["spans"] if is_server_segment(s)
-        ]
+        candidates = [s for t in traces.values() for s in t["spans"] if is_server_segment(s)]
         last_seen = typed_rows(
             conn.execute(
                 "SELECT sdk_name, max(received_at) AS last_seen, count(*) AS envelopes FROM envelopes"

@@ -79,7 +79,8 @@ def trace_rows(conn, trace_id: str, limit: int = MAX_TRACE_PAGE_SPANS, offset: i
     summary = typed(dict(summary), TYPES["traces"])
     spans = dicts(
         conn.execute(
-            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_timestamp LIMIT ? OFFSET ?", (stored_id, limit + 1, offset)
+            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_timestamp LIMIT ? OFFSET ?",
+            (stored_id, limit + 1, offset),
         )
     )
     errors, error_count = _capped(
@@ -92,7 +93,10 @@ def trace_rows(conn, trace_id: str, limit: int = MAX_TRACE_PAGE_SPANS, offset: i
         "SELECT count(*) FROM events WHERE trace_id = ?",
     )
     logs, log_count = _capped(
-        conn, "SELECT * FROM logs WHERE trace_id = ? ORDER BY timestamp", (stored_id,), MAX_TRACE_LOGS,
+        conn,
+        "SELECT * FROM logs WHERE trace_id = ? ORDER BY timestamp",
+        (stored_id,),
+        MAX_TRACE_LOGS,
         "SELECT count(*) FROM logs WHERE trace_id = ?",
     )
     more = len(spans) > limit
@@ -125,7 +129,9 @@ def stats(conn) -> dict:
     # Counted by the writer as it writes (see the counters table).
     counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
     tables = {
-        name: counters.get(f"rows:{name}", 0) for name in schema.TABLES if name not in ("envelopes", "rejections", "item_failures", "counters")
+        name: counters.get(f"rows:{name}", 0)
+        for name in schema.TABLES
+        if name not in ("envelopes", "rejections", "item_failures", "counters")
     }
     return {
         "envelopes": counters.get("rows:envelopes", 0),
@@ -146,7 +152,9 @@ def stats(conn) -> dict:
             ),
             {"item_type": str, "reason": str, "count": int},
         ),
-        "content_encodings": {name.partition(":")[2]: value for name, value in counters.items() if name.startswith("encoding:")},
+        "content_encodings": {
+            name.partition(":")[2]: value for name, value in counters.items() if name.startswith("encoding:")
+        },
     }
 
 
@@ -172,7 +180,12 @@ def search_traces(conn, filters: dict, limit: int, offset: int) -> list[dict]:
     """The trace list, filtered, newest first. The JSON list columns of
     `traces` are matched as text: one pass over a narrow table, no span scans."""
     where, args = [], []
-    for column, key, quoted in (("users", "user", False), ("environments", "environment", True), ("releases", "release", True), ("sdks", "sdk", False)):
+    for column, key, quoted in (
+        ("users", "user", False),
+        ("environments", "environment", True),
+        ("releases", "release", True),
+        ("sdks", "sdk", False),
+    ):
         value = filters.get(key)
         if value:
             where.append(f"{column} LIKE ? ESCAPE '\\'")
@@ -235,14 +248,21 @@ def event_row(conn, event_id: str) -> dict | None:
 def attachments_of(conn, event_id: str) -> list[dict]:
     return typed_rows(
         conn.execute(
-            "SELECT rowid AS id, filename, content_type, attachment_type, size FROM attachments WHERE event_id = ?", (event_id,)
+            "SELECT rowid AS id, filename, content_type, attachment_type, size FROM attachments WHERE event_id = ?",
+            (event_id,),
         ),
         {"filename": str, "content_type": str, "attachment_type": str, "size": int},
     )
 
 
 GROUP_TYPES = {
-    "fingerprint": str, "title": str, "count": int, "first_seen": float, "last_seen": float, "users": int, "sdks": str,
+    "fingerprint": str,
+    "title": str,
+    "count": int,
+    "first_seen": float,
+    "last_seen": float,
+    "users": int,
+    "sdks": str,
     "latest_event_id": str,
 }
 
@@ -283,13 +303,17 @@ def user_activity(conn, key: str, limit: int = 200) -> dict:
     )
     trace_ids += [e["trace_id"] for e in errors if e["trace_id"] and e["trace_id"] not in trace_ids]
     marks = ",".join("?" * len(trace_ids))
-    traces = dicts(
-        conn.execute(
-            f"SELECT * FROM traces WHERE trace_id IN ({marks})"
-            " ORDER BY coalesce(start_timestamp <= ?, 0) DESC, start_timestamp DESC",
-            (*trace_ids, horizon),
+    traces = (
+        dicts(
+            conn.execute(
+                f"SELECT * FROM traces WHERE trace_id IN ({marks})"
+                " ORDER BY coalesce(start_timestamp <= ?, 0) DESC, start_timestamp DESC",
+                (*trace_ids, horizon),
+            )
         )
-    ) if trace_ids else []
+        if trace_ids
+        else []
+    )
     return {"traces": traces, "errors": errors}
 
 

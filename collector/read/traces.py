@@ -148,6 +148,7 @@ def summary_view(row: dict) -> dict:
 
 # --- the waterfall -------------------------------------------------------------
 
+
 def _service_key(span: dict) -> str:
     sdk = (span["sdk"] or {}).get("name")
     return f"{service_category(sdk, span['platform'])} · {sdk or span['platform'] or 'unknown sdk'}"
@@ -210,7 +211,14 @@ def _gaps(spans: list[dict], start: float, end: float) -> list[dict]:
 
 def _segment_users(rows: list[dict]) -> list[dict]:
     return [
-        {"span_id": r["span_id"], "service": r["service"], "description": r["description"], "op": r["op"], "user": r["user"], "tags": r["tags"]}
+        {
+            "span_id": r["span_id"],
+            "service": r["service"],
+            "description": r["description"],
+            "op": r["op"],
+            "user": r["user"],
+            "tags": r["tags"],
+        }
         for r in rows
         if r["is_segment"]
     ]
@@ -230,8 +238,12 @@ def _service_of(services: dict[str, dict], span: dict) -> dict:
     service = services.get(key)
     if service is None:
         service = services[key] = {
-            "key": key, "category": key.split(" · ")[0], "colour": len(services),
-            "environments": set(), "releases": set(), "sampling": set(),
+            "key": key,
+            "category": key.split(" · ")[0],
+            "colour": len(services),
+            "environments": set(),
+            "releases": set(),
+            "sampling": set(),
         }
     if span["environment"]:
         service["environments"].add(span["environment"])

@@ -59,8 +59,7 @@ def _insert_sql(table: str) -> str:
 INSERT = {table: _insert_sql(table) for table in schema.TABLES}
 # A trace's row is replaced whole: to_row has merged the stored one into it.
 REPLACE_TRACE = (
-    f"INSERT OR REPLACE INTO traces ({', '.join(summaries.COLUMNS)})"
-    f" VALUES ({', '.join('?' * len(summaries.COLUMNS))})"
+    f"INSERT OR REPLACE INTO traces ({', '.join(summaries.COLUMNS)}) VALUES ({', '.join('?' * len(summaries.COLUMNS))})"
 )
 SELECT_TRACES = f"SELECT trace_id, {', '.join(summaries.STORED_COLUMNS)} FROM traces WHERE trace_id IN"
 
@@ -94,7 +93,8 @@ class Store:
             # A full disk, say: nothing is lost, the next start reads the WAL.
             log.error(
                 "could not fold the write-ahead log into %s on stop (%s); it is kept and read on the next start",
-                self._path, e,
+                self._path,
+                e,
             )
         self._conn.close()
 

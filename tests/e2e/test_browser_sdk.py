@@ -31,7 +31,9 @@ def test_browser_and_backend_stitch_into_one_trace(collector, page, tmp_path, li
     assert pageload["sdk"]["name"] == "sentry.javascript.browser" and pageload["is_segment"]
     assert pageload["user"]["email"] == "ada@example.com"
     # Streaming sends v2 span items; static sends a classic transaction.
-    assert {s["origin"] for s in spans if s["sdk"]["name"] == "sentry.javascript.browser"} == {"span_v2" if lifecycle == "stream" else "transaction"}
+    assert {s["origin"] for s in spans if s["sdk"]["name"] == "sentry.javascript.browser"} == {
+        "span_v2" if lifecycle == "stream" else "transaction"
+    }
 
     # The browser asks for its address to be inferred (infer_ip: auto).
     assert pageload["user"]["ip"] == "127.0.0.1" and pageload["platform"] == "javascript"
@@ -68,7 +70,10 @@ def test_browser_and_backend_stitch_into_one_trace(collector, page, tmp_path, li
         fetch = calls[path]
         row = page.locator(f"#span-{server['span_id']}")
         assert row.get_attribute("data-parent-span-id") == fetch["span_id"]
-        assert int(row.get_attribute("data-depth")) == int(page.get_attribute(f"#span-{fetch['span_id']}", "data-depth")) + 1
+        assert (
+            int(row.get_attribute("data-depth"))
+            == int(page.get_attribute(f"#span-{fetch['span_id']}", "data-depth")) + 1
+        )
         assert "backend · sentry.python.fastapi" in row.inner_text()
         assert path in page.inner_text(f"#span-{fetch['span_id']}")  # the fetch's URL is shown
     assert "RuntimeError: backend exploded" in page.inner_text(f"#span-{servers['/api/fail']['span_id']}")

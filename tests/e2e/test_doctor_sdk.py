@@ -25,7 +25,9 @@ def test_backend_missing_from_trace_propagation_targets(collector, page, tmp_pat
     run = run_scenario(collector, page, tmp_path, propagate=False)
     found = findings(collector, trace_id=run["trace_id"])
     unlinked = [f for f in found if f["kind"] == "unlinked_outgoing_request"]
-    assert {f["evidence"]["url"] for f in unlinked} == {run["backend_url"] + p for p in ("/api/login", "/api/orders", "/api/fail")}
+    assert {f["evidence"]["url"] for f in unlinked} == {
+        run["backend_url"] + p for p in ("/api/login", "/api/orders", "/api/fail")
+    }
     for f in unlinked:
         # The backend's own request headers show no sentry-trace arrived.
         assert f["evidence"]["backend_trace_id"] not in (None, run["trace_id"])
@@ -49,13 +51,19 @@ def test_backend_that_only_sets_the_anonymous_user(collector, page, tmp_path):
 def test_envelopes_from_one_side_only_make_an_orphan(collector):
     app = Path(__file__).resolve().parent.parent / "apps" / "fastapi_app.py"
     caller = "c" * 32 + "-" + "d" * 16 + "-1"
-    out = subprocess.run([sys.executable, str(app), collector.dsn, "--sentry-trace", caller], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, str(app), collector.dsn, "--sentry-trace", caller], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     trace_id = json.loads(out.stdout)["items"]
     assert trace_id == "c" * 32
     found = findings(collector, trace_id=trace_id)
     assert [f["kind"] for f in found] == ["orphan_segment"]
     assert found[0]["evidence"]["parent_span_id"] == "d" * 16 and found[0]["sdk"] == "sentry.python.fastapi"
-    cli = subprocess.run([sys.executable, "-m", "collector", "doctor", "--db", str(collector.db), "--trace", trace_id],
-                         capture_output=True, text=True, timeout=60)
+    cli = subprocess.run(
+        [sys.executable, "-m", "collector", "doctor", "--db", str(collector.db), "--trace", trace_id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert cli.returncode == 1 and "orphan_segment" in cli.stdout and "d" * 16 in cli.stdout

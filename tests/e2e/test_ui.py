@@ -18,8 +18,14 @@ def v2_span(span_id, parent, name, op, start, end, segment=False, **attrs):
     attributes = {"sentry.op": {"type": "string", "value": op}}
     attributes.update({k.replace("_", "."): {"type": "string", "value": v} for k, v in attrs.items()})
     return {
-        "trace_id": TRACE, "span_id": span_id, "parent_span_id": parent, "name": name,
-        "start_timestamp": T0 + start, "end_timestamp": T0 + end, "is_segment": segment, "status": "ok",
+        "trace_id": TRACE,
+        "span_id": span_id,
+        "parent_span_id": parent,
+        "name": name,
+        "start_timestamp": T0 + start,
+        "end_timestamp": T0 + end,
+        "is_segment": segment,
+        "status": "ok",
         "attributes": attributes,
     }
 
@@ -29,25 +35,72 @@ def browser_envelope(collector, spans, email="ada@example.com"):
         s["attributes"]["user.email"] = {"type": "string", "value": email}
     post_envelope(
         collector,
-        {"sdk": {"name": "sentry.javascript.browser", "version": "11.12.0"}, "trace": {"trace_id": TRACE, "sample_rate": "0.5", "sampled": "true"}},
-        ({"type": "span", "item_count": len(spans), "content_type": "application/vnd.sentry.items.span.v2+json"}, {"version": 2, "items": spans}),
+        {
+            "sdk": {"name": "sentry.javascript.browser", "version": "11.12.0"},
+            "trace": {"trace_id": TRACE, "sample_rate": "0.5", "sampled": "true"},
+        },
+        (
+            {"type": "span", "item_count": len(spans), "content_type": "application/vnd.sentry.items.span.v2+json"},
+            {"version": 2, "items": spans},
+        ),
     )
 
 
-def backend_transaction(collector, span_id, parent, name, start, end, user, trace=TRACE, error=None, sdk="sentry.python.fastapi"):
+def backend_transaction(
+    collector, span_id, parent, name, start, end, user, trace=TRACE, error=None, sdk="sentry.python.fastapi"
+):
     event = {
-        "type": "transaction", "transaction": name, "platform": "python", "start_timestamp": T0 + start, "timestamp": T0 + end,
-        "sdk": {"name": sdk, "version": "2.75.0"}, "user": user, "environment": "test", "release": "backend@2",
-        "contexts": {"trace": {"trace_id": trace, "span_id": span_id, "parent_span_id": parent, "op": "http.server", "status": "ok"}},
-        "spans": [{"trace_id": trace, "span_id": span_id[:-1] + "f", "parent_span_id": span_id, "op": "db", "description": "SELECT * FROM orders", "start_timestamp": T0 + start + 0.01, "timestamp": T0 + start + 0.02}],
+        "type": "transaction",
+        "transaction": name,
+        "platform": "python",
+        "start_timestamp": T0 + start,
+        "timestamp": T0 + end,
+        "sdk": {"name": sdk, "version": "2.75.0"},
+        "user": user,
+        "environment": "test",
+        "release": "backend@2",
+        "contexts": {
+            "trace": {
+                "trace_id": trace,
+                "span_id": span_id,
+                "parent_span_id": parent,
+                "op": "http.server",
+                "status": "ok",
+            }
+        },
+        "spans": [
+            {
+                "trace_id": trace,
+                "span_id": span_id[:-1] + "f",
+                "parent_span_id": span_id,
+                "op": "db",
+                "description": "SELECT * FROM orders",
+                "start_timestamp": T0 + start + 0.01,
+                "timestamp": T0 + start + 0.02,
+            }
+        ],
     }
     items = [({"type": "transaction"}, event)]
     if error:
-        items.append(({"type": "event"}, {"event_id": error, "level": "error", "platform": "python", "sdk": {"name": sdk}, "user": user, "timestamp": T0 + end,
-                                         "exception": {"values": [{"type": "RuntimeError", "value": "orders exploded"}]},
-                                         "contexts": {"trace": {"trace_id": trace, "span_id": span_id}}}))
+        items.append(
+            (
+                {"type": "event"},
+                {
+                    "event_id": error,
+                    "level": "error",
+                    "platform": "python",
+                    "sdk": {"name": sdk},
+                    "user": user,
+                    "timestamp": T0 + end,
+                    "exception": {"values": [{"type": "RuntimeError", "value": "orders exploded"}]},
+                    "contexts": {"trace": {"trace_id": trace, "span_id": span_id}},
+                },
+            )
+        )
     # Each transaction its own event id: a second one with the same id is a resend, and kept once.
-    post_envelope(collector, {"event_id": error or "e" * 16 + span_id, "trace": {"trace_id": trace, "sample_rate": "0.5"}}, *items)
+    post_envelope(
+        collector, {"event_id": error or "e" * 16 + span_id, "trace": {"trace_id": trace, "sample_rate": "0.5"}}, *items
+    )
 
 
 def rows(page):
@@ -58,12 +111,23 @@ def rows(page):
 
 
 def test_stitched_trace_with_orphan_second_root_and_users(collector, page):
-    browser_envelope(collector, [
-        v2_span("1000000000000001", None, "/checkout", "pageload", 0, 1.0, segment=True),
-        v2_span("1000000000000002", "1000000000000001", "GET http://api.local/orders", "http.client", 0.1, 0.5),
-    ])
-    backend_transaction(collector, "2000000000000001", "1000000000000002", "/orders", 0.15, 0.45,
-                        {"id": "42", "email": "ada@example.com"}, error="c" * 32)
+    browser_envelope(
+        collector,
+        [
+            v2_span("1000000000000001", None, "/checkout", "pageload", 0, 1.0, segment=True),
+            v2_span("1000000000000002", "1000000000000001", "GET http://api.local/orders", "http.client", 0.1, 0.5),
+        ],
+    )
+    backend_transaction(
+        collector,
+        "2000000000000001",
+        "1000000000000002",
+        "/orders",
+        0.15,
+        0.45,
+        {"id": "42", "email": "ada@example.com"},
+        error="c" * 32,
+    )
     # A segment whose caller never reported, and one that started on its own.
     backend_transaction(collector, "3000000000000001", "9999999999999999", "/lost", 0.6, 0.7, {"id": "anon-7"})
     backend_transaction(collector, "4000000000000001", None, "/cron", 2.0, 2.1, {"id": "anon-7"})
@@ -98,11 +162,22 @@ def test_stitched_trace_with_orphan_second_root_and_users(collector, page):
 
 
 def test_collapse_search_and_details(collector, page):
-    browser_envelope(collector, [
-        v2_span("1000000000000001", None, "/checkout", "pageload", 0, 1.0, segment=True),
-        v2_span("1000000000000002", "1000000000000001", "GET /orders", "http.client", 0.1, 0.5, http_url="http://api.local/orders?id=77"),
-        v2_span("1000000000000003", "1000000000000002", "parse", "function", 0.2, 0.3),
-    ])
+    browser_envelope(
+        collector,
+        [
+            v2_span("1000000000000001", None, "/checkout", "pageload", 0, 1.0, segment=True),
+            v2_span(
+                "1000000000000002",
+                "1000000000000001",
+                "GET /orders",
+                "http.client",
+                0.1,
+                0.5,
+                http_url="http://api.local/orders?id=77",
+            ),
+            v2_span("1000000000000003", "1000000000000002", "parse", "function", 0.2, 0.3),
+        ],
+    )
     page.goto(f"{collector.url}/traces/{TRACE}")
     page.wait_for_selector("body[data-waterfall=ready]")
     assert len(rows(page)) == 3
@@ -123,7 +198,7 @@ def test_ten_thousand_spans_render_without_freezing(collector, page):
         parent = "5" + f"{(i - 1) // 10 * 10 if i > 10 else 0:015x}" if i % 10 else "5" + f"{0:015x}"
         spans.append(v2_span("5" + f"{i:015x}", parent, f"step {i}", "function", i * 0.001, i * 0.001 + 0.5))
     for chunk in range(0, len(spans), 1000):
-        browser_envelope(collector, spans[chunk:chunk + 1000])
+        browser_envelope(collector, spans[chunk : chunk + 1000])
     page.goto(f"{collector.url}/traces/{TRACE}", timeout=60_000)
     page.wait_for_selector("body[data-waterfall=ready]", timeout=60_000)
     assert "10000 spans" in page.inner_text(".facts")
@@ -138,16 +213,34 @@ def test_ten_thousand_spans_render_without_freezing(collector, page):
 
 # Where the old Python and JS formatters differed (4.2 ms, exact halves), and the edges of the rule.
 DURATION_PROBES = [
-    0, 0.0004, 0.0025, 0.0042, 0.0125, 0.9994, 0.9995, 1.125, 1.2345, -0.25, -0.0025, 59.999, 1e6, -2e6, None, "1.5",
+    0,
+    0.0004,
+    0.0025,
+    0.0042,
+    0.0125,
+    0.9994,
+    0.9995,
+    1.125,
+    1.2345,
+    -0.25,
+    -0.0025,
+    59.999,
+    1e6,
+    -2e6,
+    None,
+    "1.5",
 ]
 
 
 def test_durations_read_the_same_on_the_page_as_the_python_formatter_gives(collector, page):
-    browser_envelope(collector, [
-        v2_span("1000000000000001", None, "/checkout", "pageload", 0, 1.2345, segment=True),
-        v2_span("1000000000000002", "1000000000000001", "GET /a", "http.client", 0.1, 0.1042),
-        v2_span("1000000000000003", "1000000000000001", "GET /b", "http.client", 0.2, 0.2125),
-    ])
+    browser_envelope(
+        collector,
+        [
+            v2_span("1000000000000001", None, "/checkout", "pageload", 0, 1.2345, segment=True),
+            v2_span("1000000000000002", "1000000000000001", "GET /a", "http.client", 0.1, 0.1042),
+            v2_span("1000000000000003", "1000000000000001", "GET /b", "http.client", 0.2, 0.2125),
+        ],
+    )
     page.goto(f"{collector.url}/traces/{TRACE}")
     page.wait_for_selector("body[data-waterfall=ready]")
     spans = collector.get(f"/api/traces/{TRACE}")["spans"]
@@ -175,13 +268,46 @@ def test_event_content_is_never_executed(collector, page):
     post_envelope(
         collector,
         {"event_id": event_id},
-        ({"type": "event"}, {"event_id": event_id, "message": XSS_SCRIPT + XSS_ATTR, "level": "error", "user": user,
-                             "tags": {"evil": XSS_ATTR, XSS_SCRIPT: "key"}, "timestamp": T0,
-                             "exception": {"values": [{"type": XSS_SCRIPT, "value": XSS_ATTR, "stacktrace": {"frames": [{"function": XSS_SCRIPT, "in_app": True, "context_line": XSS_ATTR, "vars": {"x": XSS_SCRIPT}}]}}]},
-                             "breadcrumbs": [{"message": XSS_ATTR, "category": XSS_SCRIPT}],
-                             "contexts": {"trace": {"trace_id": TRACE, "span_id": "1000000000000001"}, "browser": {"name": XSS_SCRIPT}}}),
+        (
+            {"type": "event"},
+            {
+                "event_id": event_id,
+                "message": XSS_SCRIPT + XSS_ATTR,
+                "level": "error",
+                "user": user,
+                "tags": {"evil": XSS_ATTR, XSS_SCRIPT: "key"},
+                "timestamp": T0,
+                "exception": {
+                    "values": [
+                        {
+                            "type": XSS_SCRIPT,
+                            "value": XSS_ATTR,
+                            "stacktrace": {
+                                "frames": [
+                                    {
+                                        "function": XSS_SCRIPT,
+                                        "in_app": True,
+                                        "context_line": XSS_ATTR,
+                                        "vars": {"x": XSS_SCRIPT},
+                                    }
+                                ]
+                            },
+                        }
+                    ]
+                },
+                "breadcrumbs": [{"message": XSS_ATTR, "category": XSS_SCRIPT}],
+                "contexts": {
+                    "trace": {"trace_id": TRACE, "span_id": "1000000000000001"},
+                    "browser": {"name": XSS_SCRIPT},
+                },
+            },
+        ),
     )
-    browser_envelope(collector, [v2_span("1000000000000001", None, XSS_SCRIPT + "</script>", XSS_ATTR, 0, 1, segment=True, evil=XSS_ATTR)], email=XSS_SCRIPT)
+    browser_envelope(
+        collector,
+        [v2_span("1000000000000001", None, XSS_SCRIPT + "</script>", XSS_ATTR, 0, 1, segment=True, evil=XSS_ATTR)],
+        email=XSS_SCRIPT,
+    )
     for path in (f"/events/{event_id}", f"/traces/{TRACE}", "/traces", "/errors", "/users", "/users/" + "%3Cscript%3E"):
         page.goto(collector.url + path)
         page.wait_for_load_state("load")
@@ -197,7 +323,17 @@ def test_event_content_is_never_executed(collector, page):
 
 def test_list_filters_and_jump_box(collector, page):
     browser_envelope(collector, [v2_span("1000000000000001", None, "/slow-page", "pageload", 0, 3.0, segment=True)])
-    backend_transaction(collector, "6000000000000001", None, "/fast", 0, 0.01, {"email": "bob@example.com"}, trace="b2" * 16, error="f" * 32)
+    backend_transaction(
+        collector,
+        "6000000000000001",
+        None,
+        "/fast",
+        0,
+        0.01,
+        {"email": "bob@example.com"},
+        trace="b2" * 16,
+        error="f" * 32,
+    )
     page.goto(collector.url + "/")
     assert "/slow-page" in page.inner_text("table.list") and "/fast" in page.inner_text("table.list")
     page.goto(collector.url + "/traces?has_errors=1")
@@ -245,12 +381,18 @@ def test_a_trace_with_poisoned_rows_still_draws(tmp_path, page):
     """Rows as an older version may have stored them: the waterfall draws
     every span and opens each one's details without a script error."""
     from conftest import Collector
+
     rows = healthy_rows(row_ids(1, 0))
     segment, child = rows["spans"]
     poison = [
-        {"start_timestamp": 1.7e12}, {"timestamp": None, "start_timestamp": "soon"}, {"data": "[1, 2]", "tags": '[["a", "b", "c"]]'},
-        {"description": b"\xff blob", "op": 5}, {"dsc": '"x"', "status": 7}, {"data": '{"url.full": 5, "url": ["x"]}', "op": "http.client"},
-        {"timestamp": float("inf"), "data": "{bad json"}, {"parent_span_id": child["span_id"], "description": "<img src=x onerror=alert(1)>"},
+        {"start_timestamp": 1.7e12},
+        {"timestamp": None, "start_timestamp": "soon"},
+        {"data": "[1, 2]", "tags": '[["a", "b", "c"]]'},
+        {"description": b"\xff blob", "op": 5},
+        {"dsc": '"x"', "status": 7},
+        {"data": '{"url.full": 5, "url": ["x"]}', "op": "http.client"},
+        {"timestamp": float("inf"), "data": "{bad json"},
+        {"parent_span_id": child["span_id"], "description": "<img src=x onerror=alert(1)>"},
     ]
     spans = [segment, child] + [{**child, "span_id": f"7{i:015x}", **p} for i, p in enumerate(poison)]
     write_rows(tmp_path / "old.db", {**{t: rows[t] for t in ("traces", "events", "logs")}, "spans": spans})

@@ -16,9 +16,18 @@ from helpers import Collector
 def _sender(url: str, acked: list, stop: threading.Event) -> None:
     while not stop.is_set():
         event_id = uuid.uuid4().hex
-        body = orjson.dumps({"event_id": event_id}) + b'\n{"type":"event"}\n' + orjson.dumps(
-            {"event_id": event_id, "message": "under load", "contexts": {"trace": {"trace_id": uuid.uuid4().hex, "span_id": "1" * 16}}}
-        ) + b"\n"
+        body = (
+            orjson.dumps({"event_id": event_id})
+            + b'\n{"type":"event"}\n'
+            + orjson.dumps(
+                {
+                    "event_id": event_id,
+                    "message": "under load",
+                    "contexts": {"trace": {"trace_id": uuid.uuid4().hex, "span_id": "1" * 16}},
+                }
+            )
+            + b"\n"
+        )
         try:
             with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=5) as r:
                 if r.status == 200:
@@ -31,7 +40,9 @@ def test_sigkill_loses_nothing_that_was_acknowledged(tmp_path):
     c = Collector(tmp_path / "c.db").start()
     acked: list[str] = []
     stop = threading.Event()
-    threads = [threading.Thread(target=_sender, args=(c.url + "/api/1/envelope/?sentry_key=k", acked, stop)) for _ in range(8)]
+    threads = [
+        threading.Thread(target=_sender, args=(c.url + "/api/1/envelope/?sentry_key=k", acked, stop)) for _ in range(8)
+    ]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 20

@@ -17,14 +17,45 @@ from collector.web.keys import WRITER
 from helpers import envelope, event_item, post
 
 ALLOWED = LOOPBACK_NAMES
-READ_PATHS = ["/api/traces", "/api/stats", "/api/doctor", "/api/traces/" + "0" * 32, "/", "/traces", "/users",
-              "/errors", "/doctor", "/static/app.css", "/no/such/page"]
-INGEST_PATHS = ["/api/1/envelope/", "/api/1/store/", "/api/store/", "/prefix/api/1/envelope", "/api/1/security/",
-                "/api/1/minidump/", "/api/1/events/" + "a" * 32 + "/attachments/", "/stream"]
-FOREIGN_ORIGINS = ["http://evil.example", "https://evil.example", "http://localhost:3000", "http://127.0.0.1:1",
-                   "http://127.0.0.1", "http://[::1]:8969", "null", "file://", "http://127.0.0.1.evil.example"]
-PRIVATE = {"Cross-Origin-Resource-Policy": "same-origin", "X-Content-Type-Options": "nosniff",
-           "X-Frame-Options": "DENY"}
+READ_PATHS = [
+    "/api/traces",
+    "/api/stats",
+    "/api/doctor",
+    "/api/traces/" + "0" * 32,
+    "/",
+    "/traces",
+    "/users",
+    "/errors",
+    "/doctor",
+    "/static/app.css",
+    "/no/such/page",
+]
+INGEST_PATHS = [
+    "/api/1/envelope/",
+    "/api/1/store/",
+    "/api/store/",
+    "/prefix/api/1/envelope",
+    "/api/1/security/",
+    "/api/1/minidump/",
+    "/api/1/events/" + "a" * 32 + "/attachments/",
+    "/stream",
+]
+FOREIGN_ORIGINS = [
+    "http://evil.example",
+    "https://evil.example",
+    "http://localhost:3000",
+    "http://127.0.0.1:1",
+    "http://127.0.0.1",
+    "http://[::1]:8969",
+    "null",
+    "file://",
+    "http://127.0.0.1.evil.example",
+]
+PRIVATE = {
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
 
 
 def host_of(client) -> str:
@@ -49,12 +80,48 @@ def assert_cors(r):
 @pytest.mark.parametrize(
     "header",
     [
-        "[::1]evil.com", "[::1]:8969evil.com", "[::1].evil.com", "[::1]@evil.com", "[::1]:", "[::1]:80:80", "[::1]]",
-        "[::1", "[]", "[]:80", "[evil.com]", "[127.0.0.1]", "[::1%]", "[[::1]]", "::1", "::1:8969", "[::1] :80",
-        "", " ", ":", ":8969", "127.0.0.1:", "127.0.0.1::8969", "127.0.0.1:80:80", "127.0.0.1:8o", "127.0.0.1:0x50",
-        "127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:+80", "localhost:80a", "a@127.0.0.1", "evil@localhost:8969",
-        "127.0.0.1 evil.com", "127.0.0.1\tx", "127.0.0.1/evil", "127.0.0.1\\evil", "127.0.0.1?x", "127.0.0.1#x",
-        "localhost%00", "loc\u0430lhost", "l\u0131ocalhost", "localhost,evil.com",
+        "[::1]evil.com",
+        "[::1]:8969evil.com",
+        "[::1].evil.com",
+        "[::1]@evil.com",
+        "[::1]:",
+        "[::1]:80:80",
+        "[::1]]",
+        "[::1",
+        "[]",
+        "[]:80",
+        "[evil.com]",
+        "[127.0.0.1]",
+        "[::1%]",
+        "[[::1]]",
+        "::1",
+        "::1:8969",
+        "[::1] :80",
+        "",
+        " ",
+        ":",
+        ":8969",
+        "127.0.0.1:",
+        "127.0.0.1::8969",
+        "127.0.0.1:80:80",
+        "127.0.0.1:8o",
+        "127.0.0.1:0x50",
+        "127.0.0.1:99999",
+        "127.0.0.1:-1",
+        "127.0.0.1:+80",
+        "localhost:80a",
+        "a@127.0.0.1",
+        "evil@localhost:8969",
+        "127.0.0.1 evil.com",
+        "127.0.0.1\tx",
+        "127.0.0.1/evil",
+        "127.0.0.1\\evil",
+        "127.0.0.1?x",
+        "127.0.0.1#x",
+        "localhost%00",
+        "loc\u0430lhost",
+        "l\u0131ocalhost",
+        "localhost,evil.com",
     ],
 )
 def test_malformed_hosts_are_invalid(header):
@@ -63,12 +130,19 @@ def test_malformed_hosts_are_invalid(header):
 
 def test_well_formed_hosts():
     cases = [
-        ("127.0.0.1", "127.0.0.1"), ("127.0.0.1:8969", "127.0.0.1"), ("LOCALHOST:1", "localhost"), ("[::1]", "::1"),
-        ("[::1]:8969", "::1"), ("my-box.lan:65535", "my-box.lan"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("127.0.0.1:8969", "127.0.0.1"),
+        ("LOCALHOST:1", "localhost"),
+        ("[::1]", "::1"),
+        ("[::1]:8969", "::1"),
+        ("my-box.lan:65535", "my-box.lan"),
         # IPv6 is compared in one spelling.
-        ("[0:0:0:0:0:0:0:1]:80", "::1"), ("[0:0::1]", "::1"),
+        ("[0:0:0:0:0:0:0:1]:80", "::1"),
+        ("[0:0::1]", "::1"),
         # Literally other names: refused unless allowed with --allow-host.
-        ("localhost.", "localhost."), ("127.0.0.1.:80", "127.0.0.1."), ("127.1", "127.1"),
+        ("localhost.", "localhost."),
+        ("127.0.0.1.:80", "127.0.0.1."),
+        ("127.1", "127.1"),
     ]
     for header, name in cases:
         assert host_name(header) == name, header
@@ -119,8 +193,14 @@ def test_same_authority(origin, host, same):
 
 @pytest.mark.parametrize(
     "target, authority",
-    [("/api/traces", None), ("*", None), ("http://evil.example/api/traces", "evil.example"),
-     ("http://127.0.0.1:8969?x", "127.0.0.1:8969"), ("http://[::1]:1/x#y", "[::1]:1"), ("https://u@h/", "u@h")],
+    [
+        ("/api/traces", None),
+        ("*", None),
+        ("http://evil.example/api/traces", "evil.example"),
+        ("http://127.0.0.1:8969?x", "127.0.0.1:8969"),
+        ("http://[::1]:1/x#y", "[::1]:1"),
+        ("https://u@h/", "u@h"),
+    ],
 )
 def test_target_authority(target, authority):
     assert target_authority(target) == authority
@@ -131,19 +211,40 @@ def test_target_authority(target, authority):
 
 async def test_ingest_is_open_to_every_origin(client):
     for path, origin in itertools.product(INGEST_PATHS, FOREIGN_ORIGINS[:4]):
-        r = await client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                                                "Access-Control-Request-Headers": "content-type,sentry-trace",
-                                                "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"})
+        r = await client.options(
+            path,
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type,sentry-trace",
+                "Sec-Fetch-Site": "cross-site",
+                "Sec-Fetch-Mode": "cors",
+            },
+        )
         assert r.status == 200, (path, origin)
         assert_cors(r)
         # Ingest is posted to, never read.
         assert r.headers["Access-Control-Allow-Methods"] == "POST"
         allowed = {h.strip() for h in r.headers["Access-Control-Allow-Headers"].split(",")}
-        assert {"x-sentry-auth", "content-type", "content-encoding", "authorization", "sentry-trace", "baggage",
-                "origin", "accept", "x-requested-with"} <= allowed
+        assert {
+            "x-sentry-auth",
+            "content-type",
+            "content-encoding",
+            "authorization",
+            "sentry-trace",
+            "baggage",
+            "origin",
+            "accept",
+            "x-requested-with",
+        } <= allowed
     for origin in FOREIGN_ORIGINS:
-        r = await post(client, envelope(event_item()), Origin=origin, Host="evil.example",
-                       **{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"})
+        r = await post(
+            client,
+            envelope(event_item()),
+            Origin=origin,
+            Host="evil.example",
+            **{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors"},
+        )
         assert r.status == 200, (origin, await r.text())
         assert_cors(r)
 
@@ -195,8 +296,16 @@ async def test_reads_carry_no_cors_and_keep_working_without_browser_headers(clie
 CROSS_SITE_HEADERS = [
     {"Sec-Fetch-Site": site, "Sec-Fetch-Mode": mode, "Sec-Fetch-Dest": dest}
     for site in ("cross-site", "same-site", "CROSS-SITE")
-    for mode, dest in [("cors", "empty"), ("no-cors", "script"), ("no-cors", "image"), ("navigate", "iframe"),
-                       ("navigate", "frame"), ("no-cors", "style"), ("same-origin", "empty"), ("navigate", "object")]
+    for mode, dest in [
+        ("cors", "empty"),
+        ("no-cors", "script"),
+        ("no-cors", "image"),
+        ("navigate", "iframe"),
+        ("navigate", "frame"),
+        ("no-cors", "style"),
+        ("same-origin", "empty"),
+        ("navigate", "object"),
+    ]
 ]
 
 
@@ -226,8 +335,9 @@ async def test_own_origin_and_top_level_navigation_still_work(client):
     for site in ("same-origin", "none", "cross-site", "same-site"):
         for path in ("/", "/traces", "/users", "/api/stats"):
             # A developer clicking a link to the collector from their app.
-            r = await client.get(path, headers={"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "navigate",
-                                                "Sec-Fetch-Dest": "document"})
+            r = await client.get(
+                path, headers={"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+            )
             assert r.status == 200, (site, path)
             assert_private(r, path)
     # The collector's own pages fetching its API.
@@ -244,8 +354,11 @@ async def test_state_changing_requests_need_the_own_origin(client):
             assert r.status == 403, (method, path, origin)
             assert_private(r, path)
         # A cross-site form POST is a top-level navigation, and still refused.
-        r = await client.request(method, path, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate",
-                                                        "Sec-Fetch-Dest": "document"})
+        r = await client.request(
+            method,
+            path,
+            headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"},
+        )
         assert r.status == 403, (method, path)
         # Not refused as cross-origin: 404 or 405, still without CORS.
         for headers in ({}, {"Origin": own}):
@@ -256,8 +369,9 @@ async def test_state_changing_requests_need_the_own_origin(client):
 
 async def test_preflight_of_reads_grants_nothing(client):
     for path in READ_PATHS:
-        r = await client.options(path, headers={"Origin": "http://evil.example",
-                                                "Access-Control-Request-Method": "GET"})
+        r = await client.options(
+            path, headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"}
+        )
         assert r.status == 403, path
         assert_private(r, path)
         r = await client.options(path)
@@ -269,8 +383,18 @@ async def test_preflight_of_reads_grants_nothing(client):
 
 
 async def test_malformed_or_foreign_host_refused_for_reads(client):
-    for host in ["[::1]evil.com", "[::1]:1evil.com", "127.0.0.1:80x", "a@127.0.0.1", "localhost.", "::1", "[::1",
-                 "127.0.0.1 evil.com", "evil.example", "127.0.0.1.nip.io"]:
+    for host in [
+        "[::1]evil.com",
+        "[::1]:1evil.com",
+        "127.0.0.1:80x",
+        "a@127.0.0.1",
+        "localhost.",
+        "::1",
+        "[::1",
+        "127.0.0.1 evil.com",
+        "evil.example",
+        "127.0.0.1.nip.io",
+    ]:
         for path in ("/api/stats", "/traces"):
             r = await client.get(path, headers={"Host": host})
             assert r.status == 403, (host, path)
@@ -285,8 +409,11 @@ async def raw_request(client, target: str, host: str, method: str = "GET", body:
     """(status, head) of one request written byte for byte: aiohttp's
     client cannot send an absolute-form target to a server that is not a proxy."""
     reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
-    writer.write(f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n"
-                 "Connection: close\r\n\r\n".encode() + body)
+    writer.write(
+        f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n".encode()
+        + body
+    )
     answer = await reader.read()
     writer.close()
     head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
@@ -309,6 +436,7 @@ async def test_absolute_form_target_must_name_an_allowed_host(client):
         assert got == status, (target, host, head)
         assert "access-control-" not in head.lower()
     # Ingest takes absolute-form targets naming any host, as it takes any Host.
-    got, head = await raw_request(client, "http://evil.example/api/1/envelope/?sentry_key=k", "evil.example", "POST",
-                                  envelope(event_item()))
+    got, head = await raw_request(
+        client, "http://evil.example/api/1/envelope/?sentry_key=k", "evil.example", "POST", envelope(event_item())
+    )
     assert got == 200 and "Access-Control-Allow-Origin: *" in head

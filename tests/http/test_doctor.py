@@ -13,25 +13,63 @@ PY = {"name": "sentry.python.fastapi", "version": "2.75.0"}
 ADA = {"id": "42", "email": "ada@example.com"}
 
 
-def span(trace, span_id, parent, op, desc, start, end, sdk, segment=False, user=None, data=None, dsc=None, event_id=None):
-    return {"trace_id": trace, "span_id": span_id, "parent_span_id": parent, "op": op, "description": desc,
-            "start_timestamp": T + start, "timestamp": T + end, "sdk": sdk, "platform": None, "is_segment": segment,
-            "user": user, "data": data or {}, "dsc": dsc, "environment": "test", "event_id": event_id, "tags": None}
+def span(
+    trace, span_id, parent, op, desc, start, end, sdk, segment=False, user=None, data=None, dsc=None, event_id=None
+):
+    return {
+        "trace_id": trace,
+        "span_id": span_id,
+        "parent_span_id": parent,
+        "op": op,
+        "description": desc,
+        "start_timestamp": T + start,
+        "timestamp": T + end,
+        "sdk": sdk,
+        "platform": None,
+        "is_segment": segment,
+        "user": user,
+        "data": data or {},
+        "dsc": dsc,
+        "environment": "test",
+        "event_id": event_id,
+        "tags": None,
+    }
 
 
 def browser_half(trace="a" * 32, user=ADA, rate="1"):
     dsc = {"trace_id": trace, "sample_rate": rate, "sampled": "true"}
     return [
         span(trace, "b000000000000001", None, "pageload", "/shop", 0, 2, WEB, True, user, dsc=dsc),
-        span(trace, "b000000000000002", "b000000000000001", "http.client", "GET http://127.0.0.1:8000/api/orders", 0.1, 0.4, WEB,
-             data={"url.full": "http://127.0.0.1:8000/api/orders?page=1"}),
+        span(
+            trace,
+            "b000000000000002",
+            "b000000000000001",
+            "http.client",
+            "GET http://127.0.0.1:8000/api/orders",
+            0.1,
+            0.4,
+            WEB,
+            data={"url.full": "http://127.0.0.1:8000/api/orders?page=1"},
+        ),
     ]
 
 
 def backend(trace, span_id, parent, user=ADA, start=0.15, dsc=None, path="/api/orders"):
-    return span(trace, span_id, parent, "http.server", path, start, 0.35, PY, True, user,
-                data={"http.request.url": f"http://localhost:8000{path}"}, dsc=dsc or {"trace_id": trace, "sample_rate": "1", "sampled": "true"},
-                event_id="e" + span_id[1:] + "0" * 16)
+    return span(
+        trace,
+        span_id,
+        parent,
+        "http.server",
+        path,
+        start,
+        0.35,
+        PY,
+        True,
+        user,
+        data={"http.request.url": f"http://localhost:8000{path}"},
+        dsc=dsc or {"trace_id": trace, "sample_rate": "1", "sampled": "true"},
+        event_id="e" + span_id[1:] + "0" * 16,
+    )
 
 
 def report(traces, requests=None, since=None, last_seen=(), reports=(), errors=None):
@@ -59,21 +97,29 @@ def test_correctly_wired_trace_has_no_findings():
 
 def test_unlinked_request_without_header_points_at_trace_propagation_targets():
     front, back = "a" * 32, "f" * 32
-    result = report({front: browser_half(), back: [backend(back, "c000000000000001", None)]},
-                    requests={"c000000000000001": {"host": "localhost:8000"}})
+    result = report(
+        {front: browser_half(), back: [backend(back, "c000000000000001", None)]},
+        requests={"c000000000000001": {"host": "localhost:8000"}},
+    )
     assert kinds(result) == ["broken_trace_head", "unlinked_outgoing_request"]
     unlinked = next(f for f in result["findings"] if f["kind"] == "unlinked_outgoing_request")
-    assert unlinked["span_id"] == "b000000000000002" and unlinked["evidence"]["url"].startswith("http://127.0.0.1:8000/api/orders")
+    assert unlinked["span_id"] == "b000000000000002" and unlinked["evidence"]["url"].startswith(
+        "http://127.0.0.1:8000/api/orders"
+    )
     assert unlinked["evidence"]["backend_trace_id"] == back
-    assert "tracePropagationTargets: ['http://127.0.0.1:8000']" in unlinked["fix"] and "allow_headers" in unlinked["fix"]
+    assert (
+        "tracePropagationTargets: ['http://127.0.0.1:8000']" in unlinked["fix"] and "allow_headers" in unlinked["fix"]
+    )
     head = next(f for f in result["findings"] if f["kind"] == "broken_trace_head")
     assert head["trace_id"] == back and head["evidence"]["client_span_id"] == "b000000000000002"
 
 
 def test_unlinked_request_whose_header_arrived_blames_the_backend():
     front, back = "a" * 32, "f" * 32
-    result = report({front: browser_half(), back: [backend(back, "c000000000000001", None)]},
-                    requests={"c000000000000001": {"sentry-trace": f"{front}-b000000000000002-1"}})
+    result = report(
+        {front: browser_half(), back: [backend(back, "c000000000000001", None)]},
+        requests={"c000000000000001": {"sentry-trace": f"{front}-b000000000000002-1"}},
+    )
     unlinked = next(f for f in result["findings"] if f["kind"] == "unlinked_outgoing_request")
     assert "does not continue" in unlinked["fix"] or "continue incoming traces" in unlinked["fix"]
     assert unlinked["evidence"]["backend_request_headers"]["sentry-trace"].startswith(front)
@@ -96,10 +142,12 @@ def test_orphan_segment():
 def test_user_mismatch_and_anonymous_events():
     trace, other = "a" * 32, "b" * 32
     anon = {"id": "anon-7"}
-    result = report({
-        trace: browser_half() + [backend(trace, "c000000000000001", "b000000000000002", user=anon)],
-        other: [backend(other, "c000000000000002", None, user=ADA, path="/api/me")],
-    })
+    result = report(
+        {
+            trace: browser_half() + [backend(trace, "c000000000000001", "b000000000000002", user=anon)],
+            other: [backend(other, "c000000000000002", None, user=ADA, path="/api/me")],
+        }
+    )
     assert kinds(result) == ["anonymous_events", "user_mismatch"]
     mismatch = next(f for f in result["findings"] if f["kind"] == "user_mismatch")
     assert mismatch["evidence"]["frontend_user"] == ADA and mismatch["evidence"]["backend_user"] == anon
@@ -114,7 +162,9 @@ def test_anonymous_only_when_the_sdk_names_users_elsewhere():
 
 def test_sampling_findings():
     trace = "a" * 32
-    ignored = backend(trace, "c000000000000001", "b000000000000002", dsc={"trace_id": trace, "sample_rate": "0.1", "sampled": "false"})
+    ignored = backend(
+        trace, "c000000000000001", "b000000000000002", dsc={"trace_id": trace, "sample_rate": "0.1", "sampled": "false"}
+    )
     result = report({trace: browser_half() + [ignored]})
     assert kinds(result) == ["sampling", "sampling"]
     details = " ".join(f["detail"] for f in result["findings"])
@@ -126,25 +176,59 @@ def test_sampling_findings():
 
 
 def test_sdk_silent_and_dropped_data():
-    result = report({}, since=T, last_seen=[{"sdk_name": "sentry.javascript.react-native", "last_seen": T - 3600, "envelopes": 12}],
-                    reports=[{"sdk_name": "sentry.javascript.browser", "reason": "network_error", "category": "span", "quantity": 7},
-                             {"sdk_name": "sentry.javascript.browser", "reason": "sample_rate", "category": "transaction", "quantity": 3}])
+    result = report(
+        {},
+        since=T,
+        last_seen=[{"sdk_name": "sentry.javascript.react-native", "last_seen": T - 3600, "envelopes": 12}],
+        reports=[
+            {"sdk_name": "sentry.javascript.browser", "reason": "network_error", "category": "span", "quantity": 7},
+            {
+                "sdk_name": "sentry.javascript.browser",
+                "reason": "sample_rate",
+                "category": "transaction",
+                "quantity": 3,
+            },
+        ],
+    )
     assert kinds(result) == ["sdk_silent", "sdk_silent"]
     dropped = next(f for f in result["findings"] if f["evidence"].get("dropped"))
     assert dropped["evidence"]["dropped"] == {"network_error/span": 7}
 
 
 def test_parse_since():
-    assert parse_since("1h", 10_000) == 6_400 and parse_since("30m", 10_000) == 8_200 and parse_since("2d", 200_000) == 27_200
+    assert (
+        parse_since("1h", 10_000) == 6_400
+        and parse_since("30m", 10_000) == 8_200
+        and parse_since("2d", 200_000) == 27_200
+    )
     assert parse_since("1700000000", 0) == 1_700_000_000 and parse_since(None, 5) is None
 
 
 def test_cli_exit_status_and_json(collector):
     trace = "5" * 32
-    post_envelope(collector, {"event_id": "6" * 32}, ({"type": "transaction"}, {
-        "type": "transaction", "transaction": "/orphaned", "start_timestamp": T, "timestamp": T + 1, "sdk": PY,
-        "contexts": {"trace": {"trace_id": trace, "span_id": "7" * 16, "parent_span_id": "8" * 16, "op": "http.server"}}}))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "collector", "doctor", "--db", str(collector.db), *a], capture_output=True, text=True, timeout=60)  # noqa: E731
+    post_envelope(
+        collector,
+        {"event_id": "6" * 32},
+        (
+            {"type": "transaction"},
+            {
+                "type": "transaction",
+                "transaction": "/orphaned",
+                "start_timestamp": T,
+                "timestamp": T + 1,
+                "sdk": PY,
+                "contexts": {
+                    "trace": {"trace_id": trace, "span_id": "7" * 16, "parent_span_id": "8" * 16, "op": "http.server"}
+                },
+            },
+        ),
+    )
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "collector", "doctor", "--db", str(collector.db), *a],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # noqa: E731
     out = run("--trace", trace)
     assert out.returncode == 1 and "orphan_segment" in out.stdout and "fix:" in out.stdout
     out = run("--since", "1h", "--json")

@@ -38,13 +38,25 @@ def bomb(encode):
     "name, body, headers, status, reason",
     [
         ("empty body", b"", {}, 400, "empty envelope"),
-        ("truncated envelope", GOOD[: len(GOOD) // 2] + b'\n{"type":"event","length":100}\n{"a"', {}, 400, "declares length 100"),
+        (
+            "truncated envelope",
+            GOOD[: len(GOOD) // 2] + b'\n{"type":"event","length":100}\n{"a"',
+            {},
+            400,
+            "declares length 100",
+        ),
         ("header not JSON", b"hello world\n", {}, 400, "invalid envelope header"),
         ("length past the end", HEADER + b'{"type":"event","length":10}\n{}\n', {}, 400, "only 3 bytes follow"),
         ("negative length", HEADER + b'{"type":"event","length":-5}\n{}\n', {}, 400, "non-negative integer"),
         ("non-integer length", HEADER + b'{"type":"event","length":"ten"}\n{}\n', {}, 400, "non-negative integer"),
         ("huge length", HEADER + b'{"type":"event","length":18446744073709551615}\n{}\n', {}, 400, "bytes follow"),
-        ("missing newline after payload", HEADER + b'{"type":"event","length":2}\n{}X{"type":"event"}\n{}\n', {}, 400, "missing newline"),
+        (
+            "missing newline after payload",
+            HEADER + b'{"type":"event","length":2}\n{}X{"type":"event"}\n{}\n',
+            {},
+            400,
+            "missing newline",
+        ),
         ("invalid UTF-8", b'{"event_id":"\xc3\x28"}\n', {}, 400, "invalid envelope header"),
         ("JSON 100,000 deep", b"[" * 100_000 + b"]" * 100_000 + b"\n", {}, 400, "invalid envelope header"),
         ("NUL bytes", b"\0\0\0\0\n\0", {}, 400, "invalid envelope header"),
@@ -113,13 +125,21 @@ async def _trickle(writer):
 # --- the parser, property-based ---------------------------------------------------
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=20))
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=10)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
 items = st.builds(
     Item,
-    headers=st.fixed_dictionaries({"type": st.text(min_size=1, max_size=12)}, optional={"filename": st.text(max_size=10)}),
+    headers=st.fixed_dictionaries(
+        {"type": st.text(min_size=1, max_size=12)}, optional={"filename": st.text(max_size=10)}
+    ),
     payload=st.binary(max_size=200),
 )
-envelopes = st.builds(Envelope, headers=st.dictionaries(st.text(max_size=8), json_values, max_size=4), items=st.lists(items, max_size=5))
+envelopes = st.builds(
+    Envelope, headers=st.dictionaries(st.text(max_size=8), json_values, max_size=4), items=st.lists(items, max_size=5)
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -135,4 +155,6 @@ def test_parse_of_serialize_is_the_envelope(env):
     again = parse(serialize(env))
     assert again.headers == env.headers
     assert [i.payload for i in again.items] == [i.payload for i in env.items]
-    assert [{k: v for k, v in i.headers.items() if k != "length"} for i in again.items] == [i.headers for i in env.items]
+    assert [{k: v for k, v in i.headers.items() if k != "length"} for i in again.items] == [
+        i.headers for i in env.items
+    ]

@@ -45,7 +45,9 @@ async def test_paths_with_prefix_and_optional_slash(client, path):
 
 async def test_auth_forms(client):
     body = envelope(event_item())
-    assert (await post(client, body, query="", **{"X-Sentry-Auth": "Sentry sentry_key=k, sentry_version=7"})).status == 200
+    assert (
+        await post(client, body, query="", **{"X-Sentry-Auth": "Sentry sentry_key=k, sentry_version=7"})
+    ).status == 200
     assert (await post(client, body, query="", Authorization="Sentry sentry_key=k")).status == 200
     basic = "Basic " + base64.b64encode(b"k:").decode()
     assert (await post(client, body, query="", Authorization=basic)).status == 200
@@ -105,7 +107,9 @@ async def test_chunked_body(client):
 
 
 async def test_preflight(client):
-    r = await client.options("/api/1/envelope/", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"})
+    r = await client.options(
+        "/api/1/envelope/", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST"}
+    )
     assert r.status == 200
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     allowed = r.headers["Access-Control-Allow-Headers"]
@@ -140,7 +144,9 @@ async def test_bad_item_is_recorded_and_siblings_are_kept(client):
     assert s["failed_items"] == 2
     assert {f["item_type"] for f in s["failures"]} == {"transaction", "event"}
     with sqlite3.connect(client.db) as db:
-        assert db.execute("SELECT payload FROM item_failures WHERE item_type='transaction'").fetchone() == (b"{not json",)
+        assert db.execute("SELECT payload FROM item_failures WHERE item_type='transaction'").fetchone() == (
+            b"{not json",
+        )
 
 
 async def test_oversized_item_is_dropped_and_counted(client):
@@ -152,16 +158,82 @@ async def test_oversized_item_is_dropped_and_counted(client):
 
 async def test_every_item_type_is_kept(client):
     items = [
-        ({"type": "transaction"}, orjson.dumps({"type": "transaction", "transaction": "GET /", "start_timestamp": 1.0, "timestamp": 2.0, "contexts": {"trace": {"trace_id": TRACE, "span_id": "1111111111111111", "op": "http.server"}}, "spans": [{"span_id": "2222222222222222", "parent_span_id": "1111111111111111", "trace_id": TRACE, "op": "db", "start_timestamp": "1970-01-01T00:00:01.5Z", "timestamp": 1.7}]})),
-        ({"type": "span", "item_count": 1, "content_type": "application/vnd.sentry.items.span.v2+json"}, orjson.dumps({"version": 2, "items": [{"trace_id": TRACE, "span_id": "3333333333333333", "parent_span_id": "2222222222222222", "name": "GET /api", "start_timestamp": 1.55, "end_timestamp": 1.6, "is_segment": True, "status": "ok", "attributes": {"sentry.op": {"type": "string", "value": "http.client"}}}]})),
-        ({"type": "log"}, orjson.dumps({"items": [{"timestamp": 1.6, "trace_id": TRACE, "level": "warn", "body": "careful"}]})),
-        ({"type": "sessions"}, orjson.dumps({"attrs": {"release": "r"}, "aggregates": [{"started": "2026-01-01T00:00:00Z", "exited": 3}]})),
+        (
+            {"type": "transaction"},
+            orjson.dumps(
+                {
+                    "type": "transaction",
+                    "transaction": "GET /",
+                    "start_timestamp": 1.0,
+                    "timestamp": 2.0,
+                    "contexts": {"trace": {"trace_id": TRACE, "span_id": "1111111111111111", "op": "http.server"}},
+                    "spans": [
+                        {
+                            "span_id": "2222222222222222",
+                            "parent_span_id": "1111111111111111",
+                            "trace_id": TRACE,
+                            "op": "db",
+                            "start_timestamp": "1970-01-01T00:00:01.5Z",
+                            "timestamp": 1.7,
+                        }
+                    ],
+                }
+            ),
+        ),
+        (
+            {"type": "span", "item_count": 1, "content_type": "application/vnd.sentry.items.span.v2+json"},
+            orjson.dumps(
+                {
+                    "version": 2,
+                    "items": [
+                        {
+                            "trace_id": TRACE,
+                            "span_id": "3333333333333333",
+                            "parent_span_id": "2222222222222222",
+                            "name": "GET /api",
+                            "start_timestamp": 1.55,
+                            "end_timestamp": 1.6,
+                            "is_segment": True,
+                            "status": "ok",
+                            "attributes": {"sentry.op": {"type": "string", "value": "http.client"}},
+                        }
+                    ],
+                }
+            ),
+        ),
+        (
+            {"type": "log"},
+            orjson.dumps({"items": [{"timestamp": 1.6, "trace_id": TRACE, "level": "warn", "body": "careful"}]}),
+        ),
+        (
+            {"type": "sessions"},
+            orjson.dumps({"attrs": {"release": "r"}, "aggregates": [{"started": "2026-01-01T00:00:00Z", "exited": 3}]}),
+        ),
         ({"type": "attachment", "length": 3, "filename": "a.txt"}, b"abc"),
-        ({"type": "replay_event"}, orjson.dumps({"replay_id": "r1", "segment_id": 0, "trace_ids": [TRACE], "timestamp": 1.0})),
+        (
+            {"type": "replay_event"},
+            orjson.dumps({"replay_id": "r1", "segment_id": 0, "trace_ids": [TRACE], "timestamp": 1.0}),
+        ),
         ({"type": "replay_recording", "length": 22}, b'{"segment_id":0}\nxxxxx'),
-        ({"type": "client_report"}, orjson.dumps({"timestamp": 1.0, "discarded_events": [{"reason": "sample_rate", "category": "transaction", "quantity": 4}]})),
-        ({"type": "user_report"}, orjson.dumps({"event_id": EVENT_ID, "name": "Ada", "email": "a@b.c", "comments": "broken"})),
-        ({"type": "feedback"}, orjson.dumps({"event_id": "f" * 32, "contexts": {"feedback": {"message": "nice", "contact_email": "x@y.z"}}})),
+        (
+            {"type": "client_report"},
+            orjson.dumps(
+                {
+                    "timestamp": 1.0,
+                    "discarded_events": [{"reason": "sample_rate", "category": "transaction", "quantity": 4}],
+                }
+            ),
+        ),
+        (
+            {"type": "user_report"},
+            orjson.dumps({"event_id": EVENT_ID, "name": "Ada", "email": "a@b.c", "comments": "broken"}),
+        ),
+        (
+            {"type": "feedback"},
+            orjson.dumps(
+                {"event_id": "f" * 32, "contexts": {"feedback": {"message": "nice", "contact_email": "x@y.z"}}}
+            ),
+        ),
         ({"type": "profile"}, b'{"profile":{}}'),
         ({"type": "check_in"}, b'{"check_in_id":"c","status":"ok"}'),
         ({"type": "brand_new_type"}, b"whatever"),
@@ -195,7 +267,12 @@ async def test_store_endpoint_and_legacy_base64_zlib(client):
 
 
 async def test_security_minidump_and_attachment_endpoints(client):
-    r = await post(client, orjson.dumps({"csp-report": {"document-uri": "http://x"}}), path="/api/1/security/", **{"Content-Type": "application/csp-report"})
+    r = await post(
+        client,
+        orjson.dumps({"csp-report": {"document-uri": "http://x"}}),
+        path="/api/1/security/",
+        **{"Content-Type": "application/csp-report"},
+    )
     assert r.status == 200
     from aiohttp import FormData
 
@@ -210,14 +287,21 @@ async def test_security_minidump_and_attachment_endpoints(client):
     r = await client.post(f"/api/1/events/{EVENT_ID}/attachments/?sentry_key=k", data=form)
     assert r.status == 200
     with sqlite3.connect(client.db) as db:
-        rows = db.execute("SELECT event_id, filename, attachment_type, payload FROM attachments ORDER BY rowid").fetchall()
-    assert rows == [(minidump_event, "crash.dmp", "event.minidump", b"MDMP\x93\xa7"), (EVENT_ID, "app.log", "event.attachment", b"log lines")]
+        rows = db.execute(
+            "SELECT event_id, filename, attachment_type, payload FROM attachments ORDER BY rowid"
+        ).fetchall()
+    assert rows == [
+        (minidump_event, "crash.dmp", "event.minidump", b"MDMP\x93\xa7"),
+        (EVENT_ID, "app.log", "event.attachment", b"log lines"),
+    ]
     s = await stats(client)
     assert s["rows"]["other_items"] == 1 and s["rows"]["events"] == 1
 
 
 async def test_spotlight_stream_endpoint(client):
-    r = await client.post("/stream", data=envelope(event_item()), headers={"Content-Type": "application/x-sentry-envelope"})
+    r = await client.post(
+        "/stream", data=envelope(event_item()), headers={"Content-Type": "application/x-sentry-envelope"}
+    )
     assert r.status == 200
 
 
@@ -276,9 +360,21 @@ async def test_queued_bytes_are_bounded(client, monkeypatch):
 async def test_search_finds_segment_and_child_span_ids(client):
     # Segment span ids are indexed, child span ids are not: both must be found.
     transaction = {
-        "type": "transaction", "transaction": "/checkout", "start_timestamp": 1.0, "timestamp": 2.0,
+        "type": "transaction",
+        "transaction": "/checkout",
+        "start_timestamp": 1.0,
+        "timestamp": 2.0,
         "contexts": {"trace": {"trace_id": TRACE, "span_id": "aaaaaaaaaaaaaaaa", "op": "http.server"}},
-        "spans": [{"trace_id": TRACE, "span_id": "bbbbbbbbbbbbbbbb", "parent_span_id": "aaaaaaaaaaaaaaaa", "op": "db", "start_timestamp": 1.1, "timestamp": 1.2}],
+        "spans": [
+            {
+                "trace_id": TRACE,
+                "span_id": "bbbbbbbbbbbbbbbb",
+                "parent_span_id": "aaaaaaaaaaaaaaaa",
+                "op": "db",
+                "start_timestamp": 1.1,
+                "timestamp": 1.2,
+            }
+        ],
     }
     assert (await post(client, envelope(({"type": "transaction"}, orjson.dumps(transaction))))).status == 200
     for span_id in ("aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"):

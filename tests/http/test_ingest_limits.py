@@ -37,8 +37,11 @@ POISONED = {
     "replay segment_id": ({"type": "replay_event"}, {"replay_id": "r" * 32, "segment_id": HUGE}, "replays"),
     "client report quantity": ({"type": "client_report"}, {"discarded_events": [{"quantity": HUGE}]}, "client_reports"),
     "replay_recording header": ({"type": "replay_recording", "length": len(RECORDING)}, RECORDING, "replay_recordings"),
-    "span timestamp in ms": ({"type": "span"}, {"trace_id": "a" * 32, "span_id": "b" * 16, "start_timestamp": 1.7e12},
-                             "spans"),
+    "span timestamp in ms": (
+        {"type": "span"},
+        {"trace_id": "a" * 32, "span_id": "b" * 16, "start_timestamp": 1.7e12},
+        "spans",
+    ),
 }
 
 
@@ -108,12 +111,20 @@ async def test_store_and_minidump_events_deeper_than_can_be_stored_are_a_400(cli
 async def test_upper_case_ids_are_found_by_their_lower_case_form(client):
     event_id = "9EC79C33-EC99-42AB-8353-589FCB2E04DC"
     error = {"event_id": event_id, "message": "boom", "contexts": {"trace": {"trace_id": TRACE, "span_id": SPAN}}}
-    transaction = {"type": "transaction", "event_id": "A" * 32, "transaction": "/x",
-                   "start_timestamp": 1.7e9, "timestamp": 1.7e9 + 1,
-                   "contexts": {"trace": {"trace_id": TRACE, "span_id": "C" * 16, "parent_span_id": SPAN}},
-                   "spans": [{"span_id": "D" * 16, "parent_span_id": "C" * 16, "start_timestamp": 1.7e9}]}
-    body = envelope(({"type": "event"}, orjson.dumps(error)), ({"type": "transaction"}, orjson.dumps(transaction)),
-                    header={"event_id": event_id})
+    transaction = {
+        "type": "transaction",
+        "event_id": "A" * 32,
+        "transaction": "/x",
+        "start_timestamp": 1.7e9,
+        "timestamp": 1.7e9 + 1,
+        "contexts": {"trace": {"trace_id": TRACE, "span_id": "C" * 16, "parent_span_id": SPAN}},
+        "spans": [{"span_id": "D" * 16, "parent_span_id": "C" * 16, "start_timestamp": 1.7e9}],
+    }
+    body = envelope(
+        ({"type": "event"}, orjson.dumps(error)),
+        ({"type": "transaction"}, orjson.dumps(transaction)),
+        header={"event_id": event_id},
+    )
     r = await post(client, body)
     assert r.status == 200 and (await r.json())["id"] == "9ec79c33ec9942ab8353589fcb2e04dc"
     trace = await client.get(f"/api/traces/{TRACE.lower()}")
@@ -174,8 +185,16 @@ async def test_header_bytes_that_are_not_utf8_are_stored_not_fatal(client):
 def span_items(items: int, spans: int) -> bytes:
     parts = [b"{}"]
     for item in range(items):
-        batch = [{"trace_id": "a" * 32, "span_id": f"{item:08x}{i:08x}", "name": "s", "start_timestamp": 1.7e9,
-                  "end_timestamp": 1.7e9} for i in range(spans)]
+        batch = [
+            {
+                "trace_id": "a" * 32,
+                "span_id": f"{item:08x}{i:08x}",
+                "name": "s",
+                "start_timestamp": 1.7e9,
+                "end_timestamp": 1.7e9,
+            }
+            for i in range(spans)
+        ]
         payload = orjson.dumps({"version": 2, "items": batch})
         parts += [orjson.dumps({"type": "span", "length": len(payload)}), payload]
     return b"\n".join(parts) + b"\n"
@@ -187,8 +206,10 @@ async def test_rows_past_the_cap_fail_their_items_with_the_reason(client):
     assert r.status == 200
     assert query(client, "SELECT count(*) FROM spans") == [(normalize.MAX_ROWS,)]
     failures = query(client, "SELECT item_index, reason FROM item_failures ORDER BY item_index")
-    assert failures == [(10, f"more than {normalize.MAX_ROWS} rows from one envelope"),
-                        (11, f"more than {normalize.MAX_ROWS} rows from one envelope")]
+    assert failures == [
+        (10, f"more than {normalize.MAX_ROWS} rows from one envelope"),
+        (11, f"more than {normalize.MAX_ROWS} rows from one envelope"),
+    ]
 
 
 async def test_failed_items_keep_a_bounded_prefix_and_their_size(client):
@@ -208,7 +229,8 @@ async def test_failure_rows_per_envelope_are_capped_with_a_count_of_the_rest(cli
     (count,) = query(client, "SELECT count(*) FROM item_failures")[0]
     assert count == normalize.MAX_FAILURES + 1
     assert query(client, "SELECT reason FROM item_failures WHERE item_index IS NULL") == [
-        (f"150 more failed items of this envelope not kept (at most {normalize.MAX_FAILURES} are)",)]
+        (f"150 more failed items of this envelope not kept (at most {normalize.MAX_FAILURES} are)",)
+    ]
 
 
 async def test_a_batch_weighs_its_decoded_body_and_its_rows_in_the_queue(client, monkeypatch):

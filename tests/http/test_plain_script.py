@@ -57,7 +57,10 @@ def test_create_app_starts_nothing_and_the_app_runs_from_an_unguarded_script(tmp
     db = tmp_path / "c.db"
     out = subprocess.run(
         [sys.executable, str(script), str(db), str(ROOT)],
-        input=ENVELOPE, capture_output=True, cwd=tmp_path, timeout=60,
+        input=ENVELOPE,
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr.decode()
     # The writer process ran while the app did, and stored the envelope.

@@ -28,21 +28,56 @@ from collector.storage import schema
 EXAMPLES = 60
 
 TEXT_POISON = [
-    None, "", "<script>window.__x = 1</script>", "line\r\nbreak\x00nul", "ABCDEF0123456789" * 2, b"\xff\xfe blob", "x" * 3000,
+    None,
+    "",
+    "<script>window.__x = 1</script>",
+    "line\r\nbreak\x00nul",
+    "ABCDEF0123456789" * 2,
+    b"\xff\xfe blob",
+    "x" * 3000,
 ]
 NUMBER_POISON = [
-    None, 1.7e12 + NOW, NOW * 1e6, 253402300800.0, -1.0, -1e300, 1e300, float("inf"), float("-inf"),
-    2**63 - 1, -(2**63), "not a number", b"\x00\x01",
+    None,
+    1.7e12 + NOW,
+    NOW * 1e6,
+    253402300800.0,
+    -1.0,
+    -1e300,
+    1e300,
+    float("inf"),
+    float("-inf"),
+    2**63 - 1,
+    -(2**63),
+    "not a number",
+    b"\x00\x01",
 ]
 JSON_POISON = [
-    None, "[1, 2]", "5", '"text"', "null", "true", "{bad json", '[["a", "b", "c"]]', '[["k", "v"], [1, 2]]',
-    '{"a": {"b": [1, {"c": null}]}}', '{"url.full": 5, "http.url": ["x"], "url": {"a": 1}}',
-    '{"sampled": [], "sample_rate": {}}', '["sentry.python", 5, null, {"email": 7}, ["x"]]', b"\xff",
-    "1e999", "[" * 50 + "]" * 50, '{"request": {"headers": [["Sentry-Trace", "x"], [["nested"], 1], "x"]}}',
-    '{"request": {"headers": "sentry-trace: x"}}', '{"request": {"headers": 5}}', '{"request": "GET /"}',
+    None,
+    "[1, 2]",
+    "5",
+    '"text"',
+    "null",
+    "true",
+    "{bad json",
+    '[["a", "b", "c"]]',
+    '[["k", "v"], [1, 2]]',
+    '{"a": {"b": [1, {"c": null}]}}',
+    '{"url.full": 5, "http.url": ["x"], "url": {"a": 1}}',
+    '{"sampled": [], "sample_rate": {}}',
+    '["sentry.python", 5, null, {"email": 7}, ["x"]]',
+    b"\xff",
+    "1e999",
+    "[" * 50 + "]" * 50,
+    '{"request": {"headers": [["Sentry-Trace", "x"], [["nested"], 1], "x"]}}',
+    '{"request": {"headers": "sentry-trace: x"}}',
+    '{"request": {"headers": 5}}',
+    '{"request": "GET /"}',
 ]
 JSON_COLUMNS = {
-    "spans": {"tags", "data", "dsc"}, "events": {"data"}, "transactions": {"data"}, "logs": {"attributes"},
+    "spans": {"tags", "data", "dsc"},
+    "events": {"data"},
+    "transactions": {"data"},
+    "logs": {"attributes"},
     "traces": {"sdks", "users", "environments", "releases"},
 }
 
@@ -105,15 +140,28 @@ async def assert_pages(client, paths) -> None:
     assert not bad, bad
 
 
-GLOBAL_PAGES = ["/", "/traces", "/errors", "/users", "/doctor", "/doctor?since=100000d", "/api/traces", "/api/stats", "/api/doctor",
-                "/api/doctor?since=100000d", "/traces?has_errors=1&min_duration_ms=1"]
+GLOBAL_PAGES = [
+    "/",
+    "/traces",
+    "/errors",
+    "/users",
+    "/doctor",
+    "/doctor?since=100000d",
+    "/api/traces",
+    "/api/stats",
+    "/api/doctor",
+    "/api/doctor?since=100000d",
+    "/traces?has_errors=1&min_duration_ms=1",
+]
 
 
 async def listed(client) -> tuple[list[str], list[str]]:
     """Trace ids and user keys the list pages link to."""
     traces = (await (await client.get("/api/traces?limit=1000")).json())["traces"]
     conn = sqlite3.connect(f"file:{client.db}?mode=ro", uri=True)
-    users = [r[0] for r in conn.execute("SELECT DISTINCT coalesce(user_email, user_id, user_username) FROM events") if r[0]]
+    users = [
+        r[0] for r in conn.execute("SELECT DISTINCT coalesce(user_email, user_id, user_username) FROM events") if r[0]
+    ]
     conn.close()
     return [t["trace_id"] for t in traces if t["trace_id"]], users
 
@@ -126,7 +174,11 @@ async def test_poisoned_rows_of_an_older_database(make_client, tmp_path, table):
     assert len(listed_traces) >= len(set(trace_ids)) * 0.9
     pages = [*GLOBAL_PAGES, *(f"/traces?page={n}" for n in range(1, len(listed_traces) // 50 + 2))]
     for trace_id in {*trace_ids, *listed_traces}:
-        pages += [f"/traces/{_path(trace_id)}", f"/api/traces/{_path(trace_id)}", f"/api/doctor?trace_id={_path(trace_id)}"]
+        pages += [
+            f"/traces/{_path(trace_id)}",
+            f"/api/traces/{_path(trace_id)}",
+            f"/api/doctor?trace_id={_path(trace_id)}",
+        ]
     for event_id in event_ids:
         pages += [f"/events/{_path(event_id)}", f"/api/events/{_path(event_id)}", f"/search?q={_path(event_id)}"]
     pages += [f"/users/{_path(u)}" for u in users]
@@ -142,14 +194,30 @@ SCALARS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([1e300, -1e300, -0.0, 1.7e12, 1.7e12 + 0.25, 1.7e15, 253402300800.0, -1.0, 2**63, 2**64 - 1]),
     st.text(max_size=12),
-    st.sampled_from([
-        "", "<script>window.__x = 1</script>", '"><img src=x onerror=alert(1)>', "line\r\nbreak\x00", "\u2028\ufeff",
-        "ABCDEF0123456789ABCDEF0123456789", "http://[::1", "GET http://[::1/x", "GET http://localhost:99999/x",
-        "+275760-09-13T00:00:00Z", "9999-12-31T23:59:59Z", "{{auto}}", "{{ default }}", "sentry.javascript.browser", "true",
-    ]),
+    st.sampled_from(
+        [
+            "",
+            "<script>window.__x = 1</script>",
+            '"><img src=x onerror=alert(1)>',
+            "line\r\nbreak\x00",
+            "\u2028\ufeff",
+            "ABCDEF0123456789ABCDEF0123456789",
+            "http://[::1",
+            "GET http://[::1/x",
+            "GET http://localhost:99999/x",
+            "+275760-09-13T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "{{auto}}",
+            "{{ default }}",
+            "sentry.javascript.browser",
+            "true",
+        ]
+    ),
 )
 # Keys the code looks for, so that nested replacements reach it.
-KEYS = st.sampled_from(["values", "frames", "type", "value", "name", "email", "id", "url", "url.full", "trace_id", "headers"])
+KEYS = st.sampled_from(
+    ["values", "frames", "type", "value", "name", "email", "id", "url", "url.full", "trace_id", "headers"]
+)
 JSON_VALUES = st.recursive(
     SCALARS,
     lambda inner: st.one_of(
@@ -176,6 +244,7 @@ def fields(document: dict) -> list[tuple]:
     (but for `length`, which frames the envelope) and payloads. Replacing
     the header or an item header whole only breaks the framing, a 400 that
     test_hostile_input covers."""
+
     def field(p: tuple) -> bool:
         if p[0] == "header":
             return len(p) >= 2
@@ -210,12 +279,15 @@ def _storedrow_ids(db) -> tuple[set, set, set]:
     """Trace ids, event ids and user keys of the newest envelope's rows."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     newest = "(SELECT max(id) FROM envelopes)"
+
     def column(sql: str, tables: tuple) -> set:
         return {r[0] for t in tables for r in conn.execute(sql.format(t=t, newest=newest)) if r[0]}
 
     traces = column("SELECT trace_id FROM {t} WHERE envelope_id = {newest}", ("spans", "events", "logs", "feedback"))
     events = column("SELECT event_id FROM {t} WHERE envelope_id = {newest}", ("events",))
-    users = column("SELECT coalesce(user_email, user_id, user_username) FROM {t} WHERE envelope_id = {newest}", ("spans", "events"))
+    users = column(
+        "SELECT coalesce(user_email, user_id, user_username) FROM {t} WHERE envelope_id = {newest}", ("spans", "events")
+    )
     conn.close()
     return traces, events, users
 
@@ -231,7 +303,11 @@ def pages_of(trace_ids, event_ids, users) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", list(sdk_payloads.PAYLOADS))
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 async def test_any_field_of_sdk_payloads_replaced_by_any_json(client, kind, data):
     # One collector for all examples: what earlier examples stored stays, as it would for a real user.
@@ -244,7 +320,18 @@ async def test_any_field_of_sdk_payloads_replaced_by_any_json(client, kind, data
 
 # Values of the wrong type or range for any field, each field getting three.
 CONFUSERS = [
-    5, "text", [["k", "v", "x"]], {"values": {"a": [1]}}, 1.7e12, None, -1e300, 2**64 - 1, True, [1, "x", None], "", {"x": "y"},
+    5,
+    "text",
+    [["k", "v", "x"]],
+    {"values": {"a": [1]}},
+    1.7e12,
+    None,
+    -1e300,
+    2**64 - 1,
+    True,
+    [1, "x", None],
+    "",
+    {"x": "y"},
 ]
 
 
@@ -264,7 +351,11 @@ async def test_every_field_of_sdk_payloads_with_wrong_types(client, kind):
     conn = sqlite3.connect(f"file:{client.db}?mode=ro", uri=True)
     traces = [r[0] for r in conn.execute("SELECT trace_id FROM traces")]
     events = [r[0] for r in conn.execute("SELECT event_id FROM events")]
-    users = [r[0] for t in ("spans", "events") for r in conn.execute(f"SELECT coalesce(user_email, user_id, user_username) FROM {t}")]
+    users = [
+        r[0]
+        for t in ("spans", "events")
+        for r in conn.execute(f"SELECT coalesce(user_email, user_id, user_username) FROM {t}")
+    ]
     conn.close()
     await assert_pages(client, pages_of(traces, events, [u for u in users if u]))
 
@@ -273,13 +364,26 @@ async def test_every_field_of_sdk_payloads_with_wrong_types(client, kind):
 
 
 def summary_row(trace_id: str, start, span_count: int = 1) -> dict:
-    return {**healthy_rows(row_ids(0, 0))["traces"][0], "trace_id": trace_id, "start_timestamp": start, "end_timestamp": start,
-            "span_count": span_count, "error_count": 0, "last_seen": NOW}
+    return {
+        **healthy_rows(row_ids(0, 0))["traces"][0],
+        "trace_id": trace_id,
+        "start_timestamp": start,
+        "end_timestamp": start,
+        "span_count": span_count,
+        "error_count": 0,
+        "last_seen": NOW,
+    }
 
 
 async def test_traces_with_absurd_starts_sort_after_all_others(make_client, tmp_path):
     # As an older version stored them: milliseconds, past year 9999, days ahead, text, none.
-    absurd = {"1" * 32: 1.7e12, "2" * 32: 253402300800.0, "3" * 32: time.time() + 3 * 86400, "4" * 32: "soon", "5" * 32: None}
+    absurd = {
+        "1" * 32: 1.7e12,
+        "2" * 32: 253402300800.0,
+        "3" * 32: time.time() + 3 * 86400,
+        "4" * 32: "soon",
+        "5" * 32: None,
+    }
     sane = {"a" * 32: NOW, "b" * 32: NOW - 60, "c" * 32: NOW - 120}
     write_rows(tmp_path / "c.db", {"traces": [summary_row(t, start) for t, start in {**absurd, **sane}.items()]})
     client = await make_client()
@@ -296,11 +400,22 @@ async def test_traces_with_absurd_starts_sort_after_all_others(make_client, tmp_
 async def test_a_huge_trace_is_read_and_shown_a_page_at_a_time(make_client, tmp_path):
     trace = "d" * 32
     base = healthy_rows(row_ids(1, 0))
-    spans = [{**base["spans"][1], "trace_id": trace, "span_id": f"{i:016x}", "parent_span_id": None if i == 0 else f"{0:016x}",
-              "start_timestamp": NOW + i / 1000, "timestamp": NOW + i / 1000 + 0.5} for i in range(10_500)]
+    spans = [
+        {
+            **base["spans"][1],
+            "trace_id": trace,
+            "span_id": f"{i:016x}",
+            "parent_span_id": None if i == 0 else f"{0:016x}",
+            "start_timestamp": NOW + i / 1000,
+            "timestamp": NOW + i / 1000 + 0.5,
+        }
+        for i in range(10_500)
+    ]
     events = [{**base["events"][0], "trace_id": trace, "event_id": f"{i:032x}"} for i in range(1_005)]
     logs = [{**base["logs"][0], "trace_id": trace} for _ in range(1_003)]
-    write_rows(tmp_path / "c.db", {"traces": [summary_row(trace, NOW, 10_500)], "spans": spans, "events": events, "logs": logs})
+    write_rows(
+        tmp_path / "c.db", {"traces": [summary_row(trace, NOW, 10_500)], "spans": spans, "events": events, "logs": logs}
+    )
     client = await make_client()
 
     html = await (await client.get(f"/traces/{trace}")).text()
@@ -311,7 +426,12 @@ async def test_a_huge_trace_is_read_and_shown_a_page_at_a_time(make_client, tmp_
 
     first = await (await client.get(f"/api/traces/{trace}")).json()
     assert (len(first["spans"]), first["span_count"], first["next_offset"]) == (10_000, 10_500, 10_000)
-    assert (len(first["errors"]), first["error_count"], len(first["logs"]), first["log_count"]) == (1_000, 1_005, 1_000, 1_003)
+    assert (len(first["errors"]), first["error_count"], len(first["logs"]), first["log_count"]) == (
+        1_000,
+        1_005,
+        1_000,
+        1_003,
+    )
     starts = [s["start_timestamp"] for s in first["spans"]]
     assert starts == sorted(starts)
     rest = await (await client.get(f"/api/traces/{trace}?offset=10000")).json()
@@ -328,7 +448,9 @@ async def test_a_huge_trace_is_read_and_shown_a_page_at_a_time(make_client, tmp_
 async def test_the_doctor_reads_a_bounded_number_of_rows(make_client, tmp_path):
     base = healthy_rows(row_ids(2, 0))["spans"][1]
     traces = [f"{n:032x}" for n in range(1, 7)]
-    spans = [{**base, "trace_id": t, "span_id": f"{i:016x}", "start_timestamp": NOW} for t in traces for i in range(10_000)]
+    spans = [
+        {**base, "trace_id": t, "span_id": f"{i:016x}", "start_timestamp": NOW} for t in traces for i in range(10_000)
+    ]
     write_rows(tmp_path / "c.db", {"traces": [summary_row(t, NOW, 10_000) for t in traces], "spans": spans})
     client = await make_client()
     report = await (await client.get("/api/doctor?since=1d")).json()
@@ -344,8 +466,16 @@ async def test_ids_are_found_in_any_case(client):
         r = await client.post("/api/1/envelope/?sentry_key=k", data=body)
         assert r.status == 200
     dashed = f"{event[:8]}-{event[8:12]}-{event[12:16]}-{event[16:20]}-{event[20:]}"
-    for path in (f"/traces/{trace}", f"/traces/{trace.lower()}", f"/api/traces/{trace}", f"/events/{event}", f"/events/{dashed}",
-                 f"/events/{event.lower()}", f"/api/events/{event}", f"/api/events/{dashed.lower()}"):
+    for path in (
+        f"/traces/{trace}",
+        f"/traces/{trace.lower()}",
+        f"/api/traces/{trace}",
+        f"/events/{event}",
+        f"/events/{dashed}",
+        f"/events/{event.lower()}",
+        f"/api/events/{event}",
+        f"/api/events/{dashed.lower()}",
+    ):
         assert (await client.get(path)).status == 200, path
     r = await client.get(f"/search?q={trace}", allow_redirects=False)
     assert r.status == 302 and r.headers["Location"].lower() == f"/traces/{trace.lower()}"
@@ -358,19 +488,37 @@ async def test_upper_case_ids_an_older_version_stored_are_found(make_client, tmp
     write_rows(tmp_path / "c.db", {t: rows[t] for t in ("traces", "spans", "events")})
     client = await make_client()
     for form in (str.upper, str.lower):
-        for path in (f"/traces/{form(ids['trace'])}", f"/api/traces/{form(ids['trace'])}", f"/events/{form(ids['event'])}",
-                     f"/api/events/{form(ids['event'])}"):
+        for path in (
+            f"/traces/{form(ids['trace'])}",
+            f"/api/traces/{form(ids['trace'])}",
+            f"/events/{form(ids['event'])}",
+            f"/api/events/{form(ids['event'])}",
+        ):
             assert (await client.get(path)).status == 200, path
     api = await (await client.get(f"/api/traces/{ids['trace'].lower()}")).json()
     assert len(api["spans"]) == 2 and len(api["errors"]) == 1
 
 
-@pytest.mark.parametrize("path", [
-    "/traces?page=99999999999999999999", "/traces?page=-5", "/traces?page=abc", "/api/traces?offset=99999999999999999999",
-    "/api/traces?limit=99999999999999999999", "/api/traces?min_duration_ms=nan", "/api/traces?min_duration_ms=1e999",
-    "/api/traces/%0d", "/api/traces/%00", "/api/events/%0d%0a", "/traces/%0d", "/events/%00", "/search?q=%0d%0a",
-    "/api/doctor?trace_id=%0d", "/users/%0d%0a",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/traces?page=99999999999999999999",
+        "/traces?page=-5",
+        "/traces?page=abc",
+        "/api/traces?offset=99999999999999999999",
+        "/api/traces?limit=99999999999999999999",
+        "/api/traces?min_duration_ms=nan",
+        "/api/traces?min_duration_ms=1e999",
+        "/api/traces/%0d",
+        "/api/traces/%00",
+        "/api/events/%0d%0a",
+        "/traces/%0d",
+        "/events/%00",
+        "/search?q=%0d%0a",
+        "/api/doctor?trace_id=%0d",
+        "/users/%0d%0a",
+    ],
+)
 async def test_parameters_out_of_range_are_answered(client, path):
     body = sdk_payloads.serialize(sdk_payloads.transaction(sdk_payloads.fresh_ids(9), NOW))
     await client.post("/api/1/envelope/?sentry_key=k", data=body)
@@ -378,8 +526,28 @@ async def test_parameters_out_of_range_are_answered(client, path):
     assert r.status in (200, 404), (r.status, await r.text())
 
 
-ANY_VALUES = [None, "", "x", [], [1], {}, {"email": 5}, float("nan"), float("inf"), float("-inf"), 1e300, -1e300, 1.7e12, -1.0, 0,
-              True, 2**70, b"\xff", ["a", "b"], {"email": ["x"]}]
+ANY_VALUES = [
+    None,
+    "",
+    "x",
+    [],
+    [1],
+    {},
+    {"email": 5},
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    1e300,
+    -1e300,
+    1.7e12,
+    -1.0,
+    0,
+    True,
+    2**70,
+    b"\xff",
+    ["a", "b"],
+    {"email": ["x"]},
+]
 
 
 @pytest.mark.parametrize("value", ANY_VALUES, ids=repr)
@@ -396,15 +564,48 @@ def test_the_doctor_takes_any_value_in_the_fields_it_reads(value):
     from collector.read import doctor
 
     trace = "a" * 32
-    spans = [{"trace_id": trace, "span_id": "1" * 16, "parent_span_id": "2" * 16, "is_segment": True, "op": "http.client",
-              "description": "GET http://[::1/x", "start_timestamp": NOW, "timestamp": NOW + 1,
-              "sdk": {"name": "sentry.javascript.browser"},
-              "platform": "javascript", "user": {"email": "a@b"}, "data": {"url": "http://localhost:1/x"}, "dsc": {"sampled": "false"},
-              "environment": "test", "event_id": None}]
+    spans = [
+        {
+            "trace_id": trace,
+            "span_id": "1" * 16,
+            "parent_span_id": "2" * 16,
+            "is_segment": True,
+            "op": "http.client",
+            "description": "GET http://[::1/x",
+            "start_timestamp": NOW,
+            "timestamp": NOW + 1,
+            "sdk": {"name": "sentry.javascript.browser"},
+            "platform": "javascript",
+            "user": {"email": "a@b"},
+            "data": {"url": "http://localhost:1/x"},
+            "dsc": {"sampled": "false"},
+            "environment": "test",
+            "event_id": None,
+        }
+    ]
     # The fields the doctor reads into; ids are text or None (traces.span_view makes them so).
-    for key in ("op", "description", "start_timestamp", "timestamp", "sdk", "platform", "user", "data", "dsc", "is_segment"):
-        poisoned = [{**spans[0], key: value}, {**spans[0], "span_id": "3" * 16, "op": "http.server", "sdk": {"name": "sentry.python"}}]
-        data = {"since": NOW - 60, "traces": {trace: {"spans": poisoned, "errors": []}}, "candidates": poisoned,
-                "requests": {"3" * 16: value}, "sdk_last_seen": [{"sdk_name": "x", "last_seen": None, "envelopes": 1}],
-                "client_reports": [{"sdk_name": "x", "reason": "network_error", "category": "error", "quantity": None}]}
+    for key in (
+        "op",
+        "description",
+        "start_timestamp",
+        "timestamp",
+        "sdk",
+        "platform",
+        "user",
+        "data",
+        "dsc",
+        "is_segment",
+    ):
+        poisoned = [
+            {**spans[0], key: value},
+            {**spans[0], "span_id": "3" * 16, "op": "http.server", "sdk": {"name": "sentry.python"}},
+        ]
+        data = {
+            "since": NOW - 60,
+            "traces": {trace: {"spans": poisoned, "errors": []}},
+            "candidates": poisoned,
+            "requests": {"3" * 16: value},
+            "sdk_last_seen": [{"sdk_name": "x", "last_seen": None, "envelopes": 1}],
+            "client_reports": [{"sdk_name": "x", "reason": "network_error", "category": "error", "quantity": None}],
+        }
         orjson.dumps(doctor.diagnose(data), option=orjson.OPT_NON_STR_KEYS)

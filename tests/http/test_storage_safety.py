@@ -154,7 +154,9 @@ def test_a_second_collector_refuses_to_start_and_says_who_holds_the_file(tmp_pat
     try:
         out = subprocess.run(
             [sys.executable, "-m", "collector", "serve", "--port", "0", "--db", str(first.db)],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert out.returncode != 0
         assert f"pid {first.proc.pid}" in out.stderr and f"http://127.0.0.1:{first.port}/" in out.stderr
@@ -305,7 +307,9 @@ def test_start_under_a_foreign_lock_prints_a_sentence_not_a_traceback(tmp_path):
     try:
         out = subprocess.run(
             [sys.executable, "-m", "collector", "serve", "--port", "0", "--db", str(path)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     finally:
         other.close()

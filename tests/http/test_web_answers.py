@@ -29,7 +29,13 @@ def api_paths(client) -> list[str]:
 
 
 BAD_QUERIES = [
-    "limit=abc", "offset=x", "limit=1.5", "offset=1e3", "min_duration_ms=fast", "since=yesterday", "q=",
+    "limit=abc",
+    "offset=x",
+    "limit=1.5",
+    "offset=1e3",
+    "min_duration_ms=fast",
+    "since=yesterday",
+    "q=",
     "page=2&offset=z",
 ]
 

@@ -9,7 +9,9 @@ from collector.protocol.refusals import BadAuth, HeaderMismatch, InvalidDsn, Mis
 
 
 def test_x_sentry_auth_header_prefix_is_case_insensitive():
-    auth = from_request({"X-Sentry-Auth": "sentry sentry_key=abc, sentry_version=7, sentry_client=sentry.python/2.75.0"}, {})
+    auth = from_request(
+        {"X-Sentry-Auth": "sentry sentry_key=abc, sentry_version=7, sentry_client=sentry.python/2.75.0"}, {}
+    )
     assert (auth.public_key, auth.version, auth.client) == ("abc", 7, "sentry.python/2.75.0")
 
 

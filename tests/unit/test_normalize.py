@@ -31,89 +31,238 @@ def attr(value) -> dict:
 
 
 def span(i: int) -> dict:
-    return {"span_id": f"{i:016x}", "parent_span_id": SPAN, "trace_id": TRACE, "op": "db", "description": "SELECT 1",
-            "start_timestamp": NOW - 1, "timestamp": "2025-10-09T08:53:20.5Z", "status": "ok",
-            "tags": {"db": "pg"}, "data": {"db.system": "postgresql", "rows": 3}}
+    return {
+        "span_id": f"{i:016x}",
+        "parent_span_id": SPAN,
+        "trace_id": TRACE,
+        "op": "db",
+        "description": "SELECT 1",
+        "start_timestamp": NOW - 1,
+        "timestamp": "2025-10-09T08:53:20.5Z",
+        "status": "ok",
+        "tags": {"db": "pg"},
+        "data": {"db.system": "postgresql", "rows": 3},
+    }
 
 
-FRAME = {"filename": "app.py", "function": "pay", "lineno": 3, "in_app": True, "vars": {"cart": {"n": 3}},
-         "pre_context": ["a"]}
+FRAME = {
+    "filename": "app.py",
+    "function": "pay",
+    "lineno": 3,
+    "in_app": True,
+    "vars": {"cart": {"n": 3}},
+    "pre_context": ["a"],
+}
 V2_SPAN = {
-    "trace_id": TRACE, "span_id": SPAN, "parent_span_id": None, "name": "/checkout", "is_segment": True,
-    "status": "error", "start_timestamp": NOW - 3, "end_timestamp": NOW,
+    "trace_id": TRACE,
+    "span_id": SPAN,
+    "parent_span_id": None,
+    "name": "/checkout",
+    "is_segment": True,
+    "status": "error",
+    "start_timestamp": NOW - 3,
+    "end_timestamp": NOW,
     "attributes": {
-        "sentry.op": attr("pageload"), "sentry.segment.id": attr(SPAN), "user.email": attr("ada@example.com"),
-        "sentry.status.message": attr("internal_error"), "sentry.release": attr("web@1"), "lcp": attr(1.5),
+        "sentry.op": attr("pageload"),
+        "sentry.segment.id": attr(SPAN),
+        "user.email": attr("ada@example.com"),
+        "sentry.status.message": attr("internal_error"),
+        "sentry.release": attr("web@1"),
+        "lcp": attr(1.5),
     },
 }
 LOG = {
-    "timestamp": NOW, "trace_id": TRACE, "level": "warn", "body": "low stock", "severity_number": 13,
-    "attributes": {"sentry.sdk.name": attr("sentry.javascript.node"), "sentry.trace.parent_span_id": attr(SPAN),
-                   "sentry.environment": attr("test")},
+    "timestamp": NOW,
+    "trace_id": TRACE,
+    "level": "warn",
+    "body": "low stock",
+    "severity_number": 13,
+    "attributes": {
+        "sentry.sdk.name": attr("sentry.javascript.node"),
+        "sentry.trace.parent_span_id": attr(SPAN),
+        "sentry.environment": attr("test"),
+    },
 }
-FEEDBACK = {"message": "broken", "contact_email": "ada@example.com", "name": "Ada",
-            "associated_event_id": EVENT.upper()}
+FEEDBACK = {
+    "message": "broken",
+    "contact_email": "ada@example.com",
+    "name": "Ada",
+    "associated_event_id": EVENT.upper(),
+}
 
 # (item type, payload): shaped as sentry-python and the JS SDKs send them.
 PAYLOADS = [
-    ("event", {
-        "event_id": EVENT, "timestamp": NOW, "platform": "python", "level": "error", "transaction": "/api/orders",
-        "release": "shop@1.2.3", "environment": "test", "sdk": {"name": "sentry.python", "version": "2.75.0"},
-        "user": USER, "tags": {"region": "eu"}, "fingerprint": ["{{ default }}"],
-        "exception": {"values": [{"type": "RuntimeError", "value": "declined", "mechanism": {"handled": False},
-                                  "stacktrace": {"frames": [FRAME]}}]},
-        "breadcrumbs": {"values": [{"timestamp": NOW - 1, "message": "GET /cart"}]},
-        "contexts": {"trace": {"trace_id": TRACE, "span_id": SPAN}},
-        "request": {"url": "http://localhost/api", "method": "POST", "headers": {"host": "localhost"}},
-    }),
-    ("transaction", {
-        "type": "transaction", "event_id": EVENT, "transaction": "/api/orders", "start_timestamp": NOW - 2,
-        "timestamp": NOW, "platform": "python", "sdk": {"name": "sentry.python.fastapi", "version": "2.75.0"},
-        "user": USER, "request": {"url": "http://localhost/api", "method": "GET"}, "tags": {"a": "b"},
-        "contexts": {"trace": {"trace_id": TRACE, "span_id": SPAN, "parent_span_id": "a" * 16, "op": "http.server",
-                               "status": "ok", "data": {"thread.name": "main"}}},
-        "spans": [span(1), span(2)], "measurements": {"lcp": {"value": 1.5, "unit": "millisecond"}},
-    }),
+    (
+        "event",
+        {
+            "event_id": EVENT,
+            "timestamp": NOW,
+            "platform": "python",
+            "level": "error",
+            "transaction": "/api/orders",
+            "release": "shop@1.2.3",
+            "environment": "test",
+            "sdk": {"name": "sentry.python", "version": "2.75.0"},
+            "user": USER,
+            "tags": {"region": "eu"},
+            "fingerprint": ["{{ default }}"],
+            "exception": {
+                "values": [
+                    {
+                        "type": "RuntimeError",
+                        "value": "declined",
+                        "mechanism": {"handled": False},
+                        "stacktrace": {"frames": [FRAME]},
+                    }
+                ]
+            },
+            "breadcrumbs": {"values": [{"timestamp": NOW - 1, "message": "GET /cart"}]},
+            "contexts": {"trace": {"trace_id": TRACE, "span_id": SPAN}},
+            "request": {"url": "http://localhost/api", "method": "POST", "headers": {"host": "localhost"}},
+        },
+    ),
+    (
+        "transaction",
+        {
+            "type": "transaction",
+            "event_id": EVENT,
+            "transaction": "/api/orders",
+            "start_timestamp": NOW - 2,
+            "timestamp": NOW,
+            "platform": "python",
+            "sdk": {"name": "sentry.python.fastapi", "version": "2.75.0"},
+            "user": USER,
+            "request": {"url": "http://localhost/api", "method": "GET"},
+            "tags": {"a": "b"},
+            "contexts": {
+                "trace": {
+                    "trace_id": TRACE,
+                    "span_id": SPAN,
+                    "parent_span_id": "a" * 16,
+                    "op": "http.server",
+                    "status": "ok",
+                    "data": {"thread.name": "main"},
+                }
+            },
+            "spans": [span(1), span(2)],
+            "measurements": {"lcp": {"value": 1.5, "unit": "millisecond"}},
+        },
+    ),
     ("span", {"version": 2, "ingest_settings": {"infer_ip": "auto"}, "items": [V2_SPAN]}),
-    ("span", {"trace_id": TRACE, "span_id": SPAN, "segment_id": SPAN, "op": "ui.load", "description": "x",
-              "start_timestamp": NOW - 1, "timestamp": NOW, "data": {"a": 1}}),
+    (
+        "span",
+        {
+            "trace_id": TRACE,
+            "span_id": SPAN,
+            "segment_id": SPAN,
+            "op": "ui.load",
+            "description": "x",
+            "start_timestamp": NOW - 1,
+            "timestamp": NOW,
+            "data": {"a": 1},
+        },
+    ),
     ("log", {"items": [LOG]}),
-    ("session", {"sid": "7c7b6a5e-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "did": "42", "init": True, "status": "exited",
-                 "started": "2025-10-09T08:53:20Z", "timestamp": NOW, "errors": 0, "duration": 1.5,
-                 "attrs": {"release": "shop@1.2.3", "environment": "test"}}),
-    ("sessions", {"aggregates": [{"started": "2025-10-09T08:53:00Z", "exited": 3, "errored": 1, "did": "42"}],
-                  "attrs": {"release": "shop@1.2.3", "environment": "test"}}),
-    ("replay_event", {"type": "replay_event", "replay_id": EVENT, "segment_id": 0, "timestamp": NOW,
-                      "replay_start_timestamp": NOW - 5, "urls": ["http://localhost/"], "trace_ids": [TRACE],
-                      "error_ids": [], "platform": "javascript", "sdk": SDK, "user": USER,
-                      "contexts": {"browser": {"name": "Chrome"}}}),
+    (
+        "session",
+        {
+            "sid": "7c7b6a5e-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+            "did": "42",
+            "init": True,
+            "status": "exited",
+            "started": "2025-10-09T08:53:20Z",
+            "timestamp": NOW,
+            "errors": 0,
+            "duration": 1.5,
+            "attrs": {"release": "shop@1.2.3", "environment": "test"},
+        },
+    ),
+    (
+        "sessions",
+        {
+            "aggregates": [{"started": "2025-10-09T08:53:00Z", "exited": 3, "errored": 1, "did": "42"}],
+            "attrs": {"release": "shop@1.2.3", "environment": "test"},
+        },
+    ),
+    (
+        "replay_event",
+        {
+            "type": "replay_event",
+            "replay_id": EVENT,
+            "segment_id": 0,
+            "timestamp": NOW,
+            "replay_start_timestamp": NOW - 5,
+            "urls": ["http://localhost/"],
+            "trace_ids": [TRACE],
+            "error_ids": [],
+            "platform": "javascript",
+            "sdk": SDK,
+            "user": USER,
+            "contexts": {"browser": {"name": "Chrome"}},
+        },
+    ),
     ("user_report", {"event_id": EVENT, "name": "Ada", "email": "ada@example.com", "comments": "it broke"}),
-    ("feedback", {"event_id": EVENT, "timestamp": NOW, "platform": "javascript",
-                  "contexts": {"feedback": FEEDBACK, "trace": {"trace_id": TRACE, "span_id": SPAN}}}),
-    ("client_report", {"timestamp": NOW,
-                       "discarded_events": [{"reason": "queue_overflow", "category": "error", "quantity": 2}]}),
+    (
+        "feedback",
+        {
+            "event_id": EVENT,
+            "timestamp": NOW,
+            "platform": "javascript",
+            "contexts": {"feedback": FEEDBACK, "trace": {"trace_id": TRACE, "span_id": SPAN}},
+        },
+    ),
+    (
+        "client_report",
+        {"timestamp": NOW, "discarded_events": [{"reason": "queue_overflow", "category": "error", "quantity": 2}]},
+    ),
     ("check_in", {"check_in_id": EVENT, "monitor_slug": "nightly", "status": "ok"}),
 ]
 RAW_ITEMS = [
-    ({"type": "attachment", "filename": "log.txt", "content_type": "text/plain", "attachment_type": "event.attachment"},
-     b"hello"),
+    (
+        {
+            "type": "attachment",
+            "filename": "log.txt",
+            "content_type": "text/plain",
+            "attachment_type": "event.attachment",
+        },
+        b"hello",
+    ),
     ({"type": "replay_recording"}, b'{"segment_id":0}\n\x78\x9c\x03\x00\x00\x00\x00\x01'),
 ]
-ENVELOPE_HEADER = {"event_id": EVENT, "sent_at": "2025-10-09T08:53:21Z", "sdk": SDK,
-                   "trace": {"trace_id": TRACE, "public_key": "k", "sample_rate": "1", "sampled": "true"}}
+ENVELOPE_HEADER = {
+    "event_id": EVENT,
+    "sent_at": "2025-10-09T08:53:21Z",
+    "sdk": SDK,
+    "trace": {"trace_id": TRACE, "public_key": "k", "sample_rate": "1", "sampled": "true"},
+}
 
 # Any JSON value, with the members that broke the collector made likely:
 # integers past 64 bits, floats that are no time, ids in upper case.
 scalars = st.one_of(
-    st.none(), st.booleans(), st.text(max_size=40),
-    st.integers(-(2**70), 2**70), st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, -(2**63), -(2**63) - 1, 0, -1]),
+    st.none(),
+    st.booleans(),
+    st.text(max_size=40),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, -(2**63), -(2**63) - 1, 0, -1]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([1.7e12, 1e308, -1e308, 253402300800.0, NOW + 2 * 86400]),
-    st.sampled_from([TRACE.upper(), SPAN.upper(), "9EC79C33-EC99-42AB-8353-589FCB2E04DC", "10000-01-01T00:00:00Z",
-                     "0001-01-01T00:00:00", "2025-10-09T08:53:20+14:00", "NaN", "{{auto}}", "\x00\r\n"]),
+    st.sampled_from(
+        [
+            TRACE.upper(),
+            SPAN.upper(),
+            "9EC79C33-EC99-42AB-8353-589FCB2E04DC",
+            "10000-01-01T00:00:00Z",
+            "0001-01-01T00:00:00",
+            "2025-10-09T08:53:20+14:00",
+            "NaN",
+            "{{auto}}",
+            "\x00\r\n",
+        ]
+    ),
 )
 json_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
 
@@ -228,8 +377,15 @@ def test_any_value_anywhere_normalizes_to_rows_that_fit(db, envelope):
 def test_every_float_column_is_a_time():
     # fit() and the rule beside normalize.values.EARLIEST treat every float as a time.
     floats = {c for spec in schema.TABLES.values() for c, kind in spec["columns"].items() if kind is float}
-    times = {"timestamp", "start_timestamp", "end_timestamp", "root_start_timestamp", "received_at", "started",
-             "last_seen"}
+    times = {
+        "timestamp",
+        "start_timestamp",
+        "end_timestamp",
+        "root_start_timestamp",
+        "received_at",
+        "started",
+        "last_seen",
+    }
     assert floats <= times
 
 
@@ -285,10 +441,12 @@ def test_times_are_seconds_between_the_epoch_and_a_day_ahead(value, stored):
 
 
 def test_ids_are_lower_case_without_dashes():
-    upper = {**dict(PAYLOADS)["transaction"], "event_id": "9EC79C33-EC99-42AB-8353-589FCB2E04DC",
-             "contexts": {"trace": {"trace_id": TRACE.upper(), "span_id": SPAN.upper(), "parent_span_id": "A" * 16}},
-             "spans": [{**span(1), "span_id": "ABCDEF01234567", "parent_span_id": SPAN.upper(),
-                        "trace_id": TRACE.upper()}]}
+    upper = {
+        **dict(PAYLOADS)["transaction"],
+        "event_id": "9EC79C33-EC99-42AB-8353-589FCB2E04DC",
+        "contexts": {"trace": {"trace_id": TRACE.upper(), "span_id": SPAN.upper(), "parent_span_id": "A" * 16}},
+        "spans": [{**span(1), "span_id": "ABCDEF01234567", "parent_span_id": SPAN.upper(), "trace_id": TRACE.upper()}],
+    }
     rows = rows_of("transaction", upper)
     root, child = rows["spans"]
     ids = (root["trace_id"], root["span_id"], root["parent_span_id"], root["event_id"])
@@ -299,8 +457,10 @@ def test_ids_are_lower_case_without_dashes():
 
 
 def test_envelope_event_id_is_lower_case_for_every_item_that_uses_it():
-    envelope = parse(b'{"event_id":"9EC79C33-EC99-42AB-8353-589FCB2E04DC"}\n{"type":"attachment"}\nhi\n'
-                     b'{"type":"replay_recording"}\n{"segment_id":1}\n')
+    envelope = parse(
+        b'{"event_id":"9EC79C33-EC99-42AB-8353-589FCB2E04DC"}\n{"type":"attachment"}\nhi\n'
+        b'{"type":"replay_recording"}\n{"segment_id":1}\n'
+    )
     rows = normalize(envelope, "1", received_at=NOW).rows
     assert envelope.event_id == EVENT
     assert rows["attachments"][0]["event_id"] == EVENT and rows["replay_recordings"][0]["replay_id"] == EVENT
@@ -308,16 +468,27 @@ def test_envelope_event_id_is_lower_case_for_every_item_that_uses_it():
 
 @pytest.mark.parametrize("bad_id", [{"a": 1}, [TRACE], None, ""])
 def test_spans_without_usable_ids_are_skipped_not_stored_half(bad_id):
-    payload = {"version": 2, "items": [{"trace_id": bad_id, "span_id": SPAN}, {"trace_id": TRACE, "span_id": bad_id},
-                                       {"trace_id": TRACE, "span_id": SPAN, "name": "kept"}]}
+    payload = {
+        "version": 2,
+        "items": [
+            {"trace_id": bad_id, "span_id": SPAN},
+            {"trace_id": TRACE, "span_id": bad_id},
+            {"trace_id": TRACE, "span_id": SPAN, "name": "kept"},
+        ],
+    }
     (row,) = rows_of("span", payload)["spans"]
     assert row["description"] == "kept"
 
 
 def test_json_deeper_than_orjson_writes_fails_the_item_alone():
     deep = "[" * 300 + "]" * 300
-    envelope = Envelope({}, [Item({"type": "event"}, f'{{"event_id":"{EVENT}","extra":{deep}}}'.encode()),
-                             Item({"type": "session"}, b'{"sid":"s"}')])
+    envelope = Envelope(
+        {},
+        [
+            Item({"type": "event"}, f'{{"event_id":"{EVENT}","extra":{deep}}}'.encode()),
+            Item({"type": "session"}, b'{"sid":"s"}'),
+        ],
+    )
     rows = normalize(envelope, "1", received_at=NOW).rows
     assert "cannot store as JSON" in rows["item_failures"][0]["reason"]
     assert rows["sessions"][0]["sid"] == "s"
@@ -326,8 +497,11 @@ def test_json_deeper_than_orjson_writes_fails_the_item_alone():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("fingerprint", "[{nest}]"), ("exception", '[{{"type":{nest}}}]'),
-     ("exception", '[{{"type":"E","value":{nest}}}]')],
+    [
+        ("fingerprint", "[{nest}]"),
+        ("exception", '[{{"type":{nest}}}]'),
+        ("exception", '[{{"type":"E","value":{nest}}}]'),
+    ],
 )
 def test_values_nested_past_what_repr_walks_fail_the_item_alone(field, value):
     # Grouping turns these into text; 1,000 levels exhaust Python's recursion.
@@ -341,8 +515,14 @@ def test_values_nested_past_what_repr_walks_fail_the_item_alone(field, value):
 def test_types_without_a_handler_are_kept_raw_and_limits_are_by_type():
     assert set(HANDLERS) <= set(ItemType) and set(ITEM_LIMITS) <= set(ItemType)
     too_big = b"x" * (ITEM_LIMITS[ItemType.CHECK_IN] + 1)
-    envelope = Envelope({}, [Item({"type": "check_in"}, b"{}"), Item({"type": "brand_new"}, b"\x00raw"),
-                             Item({"type": "check_in"}, too_big)])
+    envelope = Envelope(
+        {},
+        [
+            Item({"type": "check_in"}, b"{}"),
+            Item({"type": "brand_new"}, b"\x00raw"),
+            Item({"type": "check_in"}, too_big),
+        ],
+    )
     rows = normalize(envelope, "1", received_at=NOW).rows
     assert [(r["type"], r["payload"]) for r in rows["other_items"]] == [("check_in", b"{}"), ("brand_new", b"\x00raw")]
     assert [(f["item_index"], f["item_type"]) for f in rows["item_failures"]] == [(2, "check_in")]

@@ -8,13 +8,35 @@ from collector.web import filters, params
 from collector.web.urls import pager
 
 DURATIONS = [
-    (None, "—"), ("1.5", "—"), (True, "—"), (float("nan"), "—"), (float("inf"), "—"),
-    (0, "0 ms"), (-0.0, "0 ms"), (0.0004, "<1 ms"), (-0.0009, "<1 ms"),
-    (0.001, "1 ms"), (0.0042, "4 ms"), (0.0025, "3 ms"), (0.0125, "13 ms"), (0.4, "400 ms"), (0.9994, "999 ms"),
+    (None, "—"),
+    ("1.5", "—"),
+    (True, "—"),
+    (float("nan"), "—"),
+    (float("inf"), "—"),
+    (0, "0 ms"),
+    (-0.0, "0 ms"),
+    (0.0004, "<1 ms"),
+    (-0.0009, "<1 ms"),
+    (0.001, "1 ms"),
+    (0.0042, "4 ms"),
+    (0.0025, "3 ms"),
+    (0.0125, "13 ms"),
+    (0.4, "400 ms"),
+    (0.9994, "999 ms"),
     # Rounds to 1000 ms: shown in seconds, never as "1000 ms".
-    (0.9995, "1.00 s"), (1, "1.00 s"), (1.125, "1.13 s"), (1.2345, "1.23 s"), (59.999, "60.00 s"), (3600, "3600.00 s"),
-    (-0.25, "-250 ms"), (-1.5, "-1.50 s"), (-0.0025, "-2 ms"),
-    (999_999.994, "999999.99 s"), (1e6, "> 1e6 s"), (1.7e12, "> 1e6 s"), (-1e300, "< -1e6 s"),
+    (0.9995, "1.00 s"),
+    (1, "1.00 s"),
+    (1.125, "1.13 s"),
+    (1.2345, "1.23 s"),
+    (59.999, "60.00 s"),
+    (3600, "3600.00 s"),
+    (-0.25, "-250 ms"),
+    (-1.5, "-1.50 s"),
+    (-0.0025, "-2 ms"),
+    (999_999.994, "999999.99 s"),
+    (1e6, "> 1e6 s"),
+    (1.7e12, "> 1e6 s"),
+    (-1e300, "< -1e6 s"),
 ]
 
 
@@ -28,9 +50,14 @@ def test_halves_round_up_as_javascript_rounds_them(x, rounded):
     assert filters.round_half_up(x) == rounded
 
 
-@pytest.mark.parametrize("query, name", [
-    ({"limit": "abc"}, "limit"), ({"offset": "1e3"}, "offset"), ({"limit": "1.5"}, "limit"),
-])
+@pytest.mark.parametrize(
+    "query, name",
+    [
+        ({"limit": "abc"}, "limit"),
+        ({"offset": "1e3"}, "offset"),
+        ({"limit": "1.5"}, "limit"),
+    ],
+)
 def test_a_bad_integer_names_the_parameter(query, name):
     with pytest.raises(params.BadParameter) as caught:
         params.window(query, 50, 1000)
@@ -55,7 +82,12 @@ def test_page_numbers_become_offsets_and_garbage_is_the_first_page():
 def test_trace_filters():
     parsed = params.trace_filters({"user": " ada ", "has_errors": "on", "min_duration_ms": "250"})
     assert parsed == {
-        "user": "ada", "environment": "", "release": "", "sdk": "", "has_errors": True, "min_duration_ms": 250.0,
+        "user": "ada",
+        "environment": "",
+        "release": "",
+        "sdk": "",
+        "has_errors": True,
+        "min_duration_ms": 250.0,
     }
     assert params.trace_filters({"has_errors": "0", "min_duration_ms": ""})["has_errors"] is False
     with pytest.raises(params.BadParameter, match="min_duration_ms must be a number of milliseconds, got 'slow'"):

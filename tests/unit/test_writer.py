@@ -105,8 +105,18 @@ def test_a_trace_row_puts_each_value_in_its_column():
     # to_row and the INSERT both take their column order from the schema.
     summary = summaries.summarize(
         {
-            "spans": [{"trace_id": "t", "span_id": "s", "description": "GET /", "op": "http.server",
-                       "start_timestamp": 1.0, "timestamp": 3.0, "sdk_name": "sentry.python", "environment": "prod"}],
+            "spans": [
+                {
+                    "trace_id": "t",
+                    "span_id": "s",
+                    "description": "GET /",
+                    "op": "http.server",
+                    "start_timestamp": 1.0,
+                    "timestamp": 3.0,
+                    "sdk_name": "sentry.python",
+                    "environment": "prod",
+                }
+            ],
             "events": [{"event_id": "e1", "trace_id": "t", "timestamp": 2.0, "release": "1.0", "user_id": "42"}],
         }
     )["t"]
@@ -115,9 +125,19 @@ def test_a_trace_row_puts_each_value_in_its_column():
     cursor = conn.execute("SELECT * FROM traces")
     row = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
     assert row == {
-        "trace_id": "t", "start_timestamp": 1.0, "end_timestamp": 3.0, "root_name": "GET /", "root_op": "http.server",
-        "root_is_parentless": 1, "root_start_timestamp": 1.0, "span_count": 1, "error_count": 1,
-        "sdks": '["sentry.python"]', "users": '[{"id":"42"}]', "environments": '["prod"]', "releases": '["1.0"]',
+        "trace_id": "t",
+        "start_timestamp": 1.0,
+        "end_timestamp": 3.0,
+        "root_name": "GET /",
+        "root_op": "http.server",
+        "root_is_parentless": 1,
+        "root_start_timestamp": 1.0,
+        "span_count": 1,
+        "error_count": 1,
+        "sdks": '["sentry.python"]',
+        "users": '[{"id":"42"}]',
+        "environments": '["prod"]',
+        "releases": '["1.0"]',
         "last_seen": 99.0,
     }
 
@@ -125,14 +145,36 @@ def test_a_trace_row_puts_each_value_in_its_column():
 def test_a_stored_trace_row_merges_with_what_comes_later():
     conn = _traces_db()
     first = summaries.summarize(
-        {"spans": [{"trace_id": "t", "span_id": "a", "parent_span_id": "elsewhere", "is_segment": 1,
-                    "description": "worker", "start_timestamp": 5.0, "timestamp": 6.0, "user_id": "1"}]}
+        {
+            "spans": [
+                {
+                    "trace_id": "t",
+                    "span_id": "a",
+                    "parent_span_id": "elsewhere",
+                    "is_segment": 1,
+                    "description": "worker",
+                    "start_timestamp": 5.0,
+                    "timestamp": 6.0,
+                    "user_id": "1",
+                }
+            ]
+        }
     )["t"]
     conn.execute(store.REPLACE_TRACE, summaries.to_row("t", first, 0, None, 1.0))
     (stored,) = conn.execute(f"{store.SELECT_TRACES} (?)", ("t",)).fetchall()
     later = summaries.summarize(
-        {"spans": [{"trace_id": "t", "span_id": "b", "description": "GET /", "start_timestamp": 7.0, "timestamp": 8.0,
-                    "user_id": "2"}]}
+        {
+            "spans": [
+                {
+                    "trace_id": "t",
+                    "span_id": "b",
+                    "description": "GET /",
+                    "start_timestamp": 7.0,
+                    "timestamp": 8.0,
+                    "user_id": "2",
+                }
+            ]
+        }
     )["t"]
     row = summaries.to_row("t", later, 0, dict(zip(summaries.STORED_COLUMNS, stored[1:], strict=True)), 2.0)
     merged = dict(zip(summaries.COLUMNS, row, strict=True))
