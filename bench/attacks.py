@@ -30,7 +30,7 @@ import brotli
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-import run  # noqa: E402  (the load generator and server handling of make bench)
+import run
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024

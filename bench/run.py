@@ -18,8 +18,8 @@ a report); 2 when the benchmark itself broke (a server died or hung).
 from __future__ import annotations
 
 import argparse
-import collections
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -37,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import envelopes  # noqa: E402
+import envelopes
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 32
@@ -494,7 +494,7 @@ def summarize(collector_runs: list[dict], baseline_runs: list[dict]) -> dict:
         # Each run's collector against the baseline measured right after it,
         # on the same bodies: the machine's noise hits both alike.
         "ratio": statistics.median(
-            c["envelopes_per_s"] / b["envelopes_per_s"] for c, b in zip(collector_runs, baseline_runs)
+            c["envelopes_per_s"] / b["envelopes_per_s"] for c, b in zip(collector_runs, baseline_runs, strict=True)
         ),
         "server_cpu_pct": median(collector_runs, "server_cpu_pct"),
         "loadgen_cpu_pct": median(collector_runs, "loadgen_cpu_pct"),
@@ -558,7 +558,8 @@ def print_report(results: dict, rows: list[tuple[str, str, bool]]) -> None:
     print()
     for kind, s in results["summary"].items():
         print(
-            f"{kind}: server CPU {s['server_cpu_pct']:.0f}%, load generator CPU {s['loadgen_cpu_pct']:.0f}% (100% = one core); "
+            f"{kind}: server CPU {s['server_cpu_pct']:.0f}%, load generator CPU {s['loadgen_cpu_pct']:.0f}% (100% = "
+            "one core); "
             f"baseline: server {s['baseline_server_cpu_pct']:.0f}%, load generator {s['baseline_loadgen_cpu_pct']:.0f}%"
             + (f"; non-200 answers: {s['non_200']}" if s["non_200"] else "")
         )
@@ -598,7 +599,8 @@ def main() -> int:
                 results["collector"][kind].append(c)
                 results["baseline"][kind].append(b)
                 print(
-                    f"bench: run {run + 1}/{runs} {kind}: collector {c['envelopes_per_s']:,.0f}/s p99 {c['p99_ms'] or 0:.1f} ms "
+                    f"bench: run {run + 1}/{runs} {kind}: collector {c['envelopes_per_s']:,.0f}/s p99 "
+                    f"{c['p99_ms'] or 0:.1f} ms "
                     f"{'durable' if c['durable'] else 'NOT DURABLE'}; baseline {b['envelopes_per_s']:,.0f}/s",
                     flush=True,
                 )

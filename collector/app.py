@@ -6,15 +6,14 @@ import time
 
 from aiohttp import web
 
-from .web import api
-from .web import pages
-from .web.cors import cross_origin_middleware, preflight
-from .web.hosts import allowed_hosts
 from .ingest.endpoints import Ingest
 from .protocol.answers import error_response
-from .web.keys import INGEST_STATS, READER, WRITER
-from .storage.reader import Reader
 from .storage.client import Writer
+from .storage.reader import Reader
+from .web import api, pages
+from .web.cors import cross_origin_middleware, preflight
+from .web.hosts import allowed_hosts
+from .web.keys import INGEST_STATS, READER, WRITER
 
 
 @web.middleware

@@ -39,7 +39,7 @@ class Collector:
         self.dsn = f"http://testkey@127.0.0.1:{self.port}/1"
         self.proc = None
 
-    def start(self) -> "Collector":
+    def start(self) -> Collector:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "collector", "serve", "--port", str(self.port), "--db", str(self.db)],
             stdout=subprocess.PIPE,

@@ -91,7 +91,10 @@ def _propagation(trace_id: str, spans: list[dict], candidates: list[dict], reque
         twin = min(twins, key=lambda c: abs(_start(c) - start), default=None)
         headers = {str(k).lower(): v for k, v in as_dict(requests.get(twin["span_id"]) if twin else None).items()}
         if twin and "sentry-trace" in headers:
-            cause = f"the backend received sentry-trace {headers['sentry-trace']!r} but started trace {twin['trace_id']} anyway"
+            cause = (
+                f"the backend received sentry-trace {headers['sentry-trace']!r} "
+                f"but started trace {twin['trace_id']} anyway"
+            )
             fix = (
                 "Make the backend continue incoming traces: use the SDK's framework integration (FastAPI/Starlette, "
                 "Express) or call continue_trace()/continueTrace() with the incoming headers in custom middleware."
@@ -153,7 +156,8 @@ def _orphans(trace_id: str, spans: list[dict]) -> list[dict]:
                     trace_id,
                     seg["span_id"],
                     _sdk(seg),
-                    f"segment {seg.get('description')!r} ({_sdk(seg) or 'unknown sdk'}) names parent span {parent}, which was never received.",
+                    f"segment {seg.get('description')!r} ({_sdk(seg) or 'unknown sdk'}) names parent span {parent}, "
+                    "which was never received.",
                     "The caller is not sampled, not instrumented with a Sentry SDK reporting here, or its envelope was "
                     "dropped (see its client reports, and that its DSN points at this collector).",
                     parent_span_id=parent,
@@ -185,8 +189,8 @@ def _user_mismatch(trace_id: str, spans: list[dict]) -> list[dict]:
                         f"the {_category(f)} said the user was {_user_text(f['user'])} but the backend segment "
                         f"{b.get('description')!r} said {_user_text(b['user'])} ({', '.join(differ)} differ).",
                         "Set the backend's user after authentication (in the auth dependency or after the session is "
-                        "resolved), not only in a middleware that runs before it; call Sentry.setUser again after login "
-                        "and Sentry.setUser(null) at logout in the frontend.",
+                        "resolved), not only in a middleware that runs before it; call Sentry.setUser again after "
+                        "login and Sentry.setUser(null) at logout in the frontend.",
                         frontend_user=f["user"],
                         backend_user=b["user"],
                         frontend_span_id=f["span_id"],
@@ -271,9 +275,11 @@ def _sampling(trace_id: str, spans: list[dict], errors: list[dict]) -> list[dict
                 trace_id,
                 seg["span_id"],
                 None,
-                f"segments of this trace carry different sample rates in their dynamic sampling context ({', '.join(sorted(rates))}): "
+                "segments of this trace carry different sample rates in their dynamic sampling context "
+                f"({', '.join(sorted(rates))}): "
                 "the head's baggage did not reach every service.",
-                "Propagate the baggage header with sentry-trace (tracePropagationTargets, CORS allow_headers: baggage).",
+                "Propagate the baggage header with sentry-trace (tracePropagationTargets, CORS allow_headers: "
+                "baggage).",
                 rates=sorted(rates),
             )
         )
@@ -292,7 +298,8 @@ def _sampling(trace_id: str, spans: list[dict], errors: list[dict]) -> list[dict
                     trace_id,
                     error.get("span_id"),
                     _sdk(error),
-                    f"{_sdk(error)} reported an error on this sampled trace but no transaction: it did not sample the trace the frontend sampled.",
+                    f"{_sdk(error)} reported an error on this sampled trace but no transaction: it did not sample the "
+                    "trace the frontend sampled.",
                     "Set traces_sample_rate (or a traces_sampler that honours parent_sampled) in that service.",
                     event_id=error["event_id"],
                 )
@@ -337,8 +344,10 @@ def _silence(since: float | None, last_seen: list[dict], reports: list[dict]) ->
                         None,
                         None,
                         row["sdk_name"],
-                        f"{row['sdk_name']} sent {row['envelopes']} envelope(s) before, the last at {row['last_seen']:.0f}, and nothing in this window.",
-                        "Check that the app is running with the DSN pointing at this collector (an emulator reaches the "
+                        f"{row['sdk_name']} sent {row['envelopes']} envelope(s) before, the last at "
+                        f"{row['last_seen']:.0f}, and nothing in this window.",
+                        "Check that the app is running with the DSN pointing at this collector (an emulator reaches "
+                        "the "
                         "host as 10.0.2.2, and the collector must then listen on --host 0.0.0.0), and that the SDK's "
                         "debug option shows envelopes being sent.",
                         last_seen=row["last_seen"],

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from ..storage import schema
 from ..protocol.jsonshape import typed
+from ..storage import schema
 
 # Column types by table, for rows shown as they are stored (see jsonshape.typed).
 TYPES = {
@@ -23,7 +23,7 @@ def dicts(cursor) -> list[dict]:
     # dict(sqlite3.Row): it matters for a 10,000-span trace.
     cursor.row_factory = None
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
 def typed_rows(cursor, types: dict) -> list[dict]:
@@ -286,7 +286,8 @@ def user_activity(conn, key: str, limit: int = 200) -> dict:
     """Traces and errors of one user, matched on id, email or username."""
     spans = dicts(
         conn.execute(
-            "SELECT DISTINCT trace_id FROM spans WHERE is_segment = 1 AND (user_id = ? OR user_email = ? OR user_username = ?) LIMIT ?",
+            "SELECT DISTINCT trace_id FROM spans WHERE is_segment = 1 AND (user_id = ? OR user_email = ? OR "
+            "user_username = ?) LIMIT ?",
             (key, key, key, limit),
         )
     )

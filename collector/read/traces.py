@@ -7,10 +7,8 @@ by parent_span_id across services.
 
 from __future__ import annotations
 
-
 from ..protocol.jsonshape import as_int, as_list, as_str, as_timestamp, loads, loads_dict, pairs_dict
 from ..protocol.sdks import service_category
-
 
 USER_COLUMNS = (("id", "user_id"), ("email", "user_email"), ("username", "user_username"), ("ip", "user_ip"))
 

@@ -41,7 +41,7 @@ REPEAT_WINDOW = 10.0
 log = logging.getLogger("collector.connections")
 
 
-async def listen(runner: web.AppRunner, host: str, port: int, max_connections: int) -> "GuardedSite":
+async def listen(runner: web.AppRunner, host: str, port: int, max_connections: int) -> GuardedSite:
     """Starts serving `runner` (set up) on host:port as `collector serve` does."""
     install_repeat_filter()
     files = raise_file_limit()

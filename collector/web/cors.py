@@ -20,9 +20,9 @@ import logging
 from aiohttp import web
 from multidict import CIMultiDictProxy
 
-from .hosts import host_refusal, request_authority, same_authority
 from ..protocol.answers import error_response
 from ..protocol.endpoints import match_endpoint
+from .hosts import host_refusal, request_authority, same_authority
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ def test_foreign_page_cannot_read_but_the_sdk_can_send(collector, page, tmp_path
     # Something to steal: a user's email, as any app's SDK would send it.
     event = {"event_id": "ab" * 16, "message": "m", "user": {"email": "ada@example.com", "ip_address": "10.1.2.3"}}
     post_envelope(collector, {"event_id": event["event_id"]}, ({"type": "event"}, event))
-    origin, server = open_foreign_page(collector, page, tmp_path)
+    _origin, server = open_foreign_page(collector, page, tmp_path)
     try:
         reads = page.evaluate("window.__reads")
         for path, tries in reads.items():

@@ -106,7 +106,8 @@ def backend_transaction(
 def rows(page):
     return page.eval_on_selector_all(
         "#rows .row",
-        "els => els.map(e => ({id: e.dataset.spanId, parent: e.dataset.parentSpanId, depth: +e.dataset.depth, text: e.innerText, cls: e.className}))",
+        "els => els.map(e => ({id: e.dataset.spanId, parent: e.dataset.parentSpanId,"
+        " depth: +e.dataset.depth, text: e.innerText, cls: e.className}))",
     )
 
 

@@ -86,12 +86,13 @@ async def slow_head(port: int, kind: int) -> tuple[float | None, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     endless = b"X-Pad: " + b"a" * 200
     pattern = kind % 5
+    trickling = None
     if pattern == 1:  # half a request line, then a byte now and then
         writer.write(b"GE")
-        asyncio.ensure_future(trickle(writer, b"T /api/stats HT", 0.3))
+        trickling = asyncio.ensure_future(trickle(writer, b"T /api/stats HT", 0.3))
     elif pattern == 2:  # a request line, then headers a byte at a time
         writer.write(b"GET /api/stats HTTP/1.1\r\n")
-        asyncio.ensure_future(trickle(writer, b"Host: 127.0.0.1\r\n" + endless, 0.05 + kind / 500))
+        trickling = asyncio.ensure_future(trickle(writer, b"Host: 127.0.0.1\r\n" + endless, 0.05 + kind / 500))
     elif pattern == 3:  # most of a head at once, then silence
         writer.write(b"GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n")
     elif pattern == 4:  # a first request served, the second's head never ends
@@ -99,11 +100,14 @@ async def slow_head(port: int, kind: int) -> tuple[float | None, bytes]:
         status, _, _ = await read_response(reader)
         assert status == 200
         await asyncio.sleep(0.2)
-        asyncio.ensure_future(trickle(writer, b"GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n" + endless, 0.1))
+        second_head = b"GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n" + endless
+        trickling = asyncio.ensure_future(trickle(writer, second_head, 0.1))
     # pattern 0 connects and sends nothing
     try:
         return await closed_after(reader, HEAD_TIMEOUT + 4)
     finally:
+        if trickling is not None:
+            trickling.cancel()
         writer.close()
 
 
@@ -164,7 +168,7 @@ async def test_deadline_spares_prompt_heads_bodies_and_idle_keepalive(serve):
 async def test_connections_over_the_cap_get_503_and_room_comes_back(serve):
     site = await serve(limit=10)
     held = [await asyncio.open_connection("127.0.0.1", site.port) for _ in range(10)]
-    for reader, writer in held[:5]:  # half silent, half with a head stalled
+    for _reader, writer in held[:5]:  # half silent, half with a head stalled
         writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
 
     for _ in range(3):

@@ -90,7 +90,7 @@ def kinds(result):
 
 def test_correctly_wired_trace_has_no_findings():
     trace = "a" * 32
-    result = report({trace: browser_half() + [backend(trace, "c000000000000001", "b000000000000002")]})
+    result = report({trace: [*browser_half(), backend(trace, "c000000000000001", "b000000000000002")]})
     assert result["findings"] == []
     assert result["summary"]["sampling"][0]["sample_rates"] == ["1"]
 
@@ -144,7 +144,7 @@ def test_user_mismatch_and_anonymous_events():
     anon = {"id": "anon-7"}
     result = report(
         {
-            trace: browser_half() + [backend(trace, "c000000000000001", "b000000000000002", user=anon)],
+            trace: [*browser_half(), backend(trace, "c000000000000001", "b000000000000002", user=anon)],
             other: [backend(other, "c000000000000002", None, user=ADA, path="/api/me")],
         }
     )
@@ -165,7 +165,7 @@ def test_sampling_findings():
     ignored = backend(
         trace, "c000000000000001", "b000000000000002", dsc={"trace_id": trace, "sample_rate": "0.1", "sampled": "false"}
     )
-    result = report({trace: browser_half() + [ignored]})
+    result = report({trace: [*browser_half(), ignored]})
     assert kinds(result) == ["sampling", "sampling"]
     details = " ".join(f["detail"] for f in result["findings"])
     assert "sampled=false" in details and "different sample rates" in details
@@ -223,12 +223,15 @@ def test_cli_exit_status_and_json(collector):
             },
         ),
     )
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "collector", "doctor", "--db", str(collector.db), *a],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )  # noqa: E731
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "collector", "doctor", "--db", str(collector.db), *a],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     out = run("--trace", trace)
     assert out.returncode == 1 and "orphan_segment" in out.stdout and "fix:" in out.stdout
     out = run("--since", "1h", "--json")

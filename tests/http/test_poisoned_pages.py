@@ -10,6 +10,7 @@ stored), never 400 or 500.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import sqlite3
 import time
@@ -21,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sdk_payloads
-from stored_rows import NOW, healthy_rows, row_ids, write_rows
 from collector.storage import schema
+from stored_rows import NOW, healthy_rows, row_ids, write_rows
 
 # Per payload kind; each example posts one envelope and reads ~20 pages.
 EXAMPLES = 60
@@ -86,7 +87,7 @@ def poisons(table: str, column: str) -> list:
     if column in JSON_COLUMNS.get(table, ()):
         return JSON_POISON + TEXT_POISON
     kind = schema.TABLES[table]["columns"][column]
-    return NUMBER_POISON if kind in (int, float) else TEXT_POISON + [5, 1.5]
+    return NUMBER_POISON if kind in (int, float) else [*TEXT_POISON, 5, 1.5]
 
 
 POISONED_TABLES = ["spans", "traces", "events", "transactions", "logs", "envelopes", "client_reports"]
@@ -268,10 +269,9 @@ def poisoned_envelopes(draw, kind: str):
     where = fields(document)
     for _ in range(draw(st.integers(1, 6))):
         path = draw(st.sampled_from(where))
-        try:
+        # An earlier replacement may have taken this path away.
+        with contextlib.suppress(KeyError, IndexError, TypeError):
             replace(document, path, draw(JSON_VALUES))
-        except (KeyError, IndexError, TypeError):
-            pass  # an earlier replacement took this path away
     return document, ids
 
 

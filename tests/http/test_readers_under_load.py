@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-import run as bench  # noqa: E402
+import run as bench
 
 
 def test_pages_and_api_keep_answering_under_ingest_load(tmp_path):
