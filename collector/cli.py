@@ -22,7 +22,8 @@ from aiohttp import web
 
 from .app import SERVER_ARGS, create_app
 from .protocol.urls import LOOPBACK_NAMES
-from .read import doctor, doctor_queries
+from .read import doctor
+from .read.doctor import queries as doctor_queries
 from .storage import schema
 from .storage.client import StartFailed
 from .storage.lockfile import DatabaseInUse

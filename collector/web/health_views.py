@@ -7,7 +7,8 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ..protocol.answers import json_response
-from ..read import doctor, doctor_queries, queries
+from ..read import doctor, queries
+from ..read.doctor import queries as doctor_queries
 from . import params
 from .keys import INGEST_STATS, READER, WRITER
 from .resources import Resource

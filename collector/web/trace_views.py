@@ -7,7 +7,8 @@ from aiohttp import web
 
 from ..protocol.answers import json_response
 from ..protocol.jsonshape import as_str
-from ..read import doctor, doctor_queries, queries, traces
+from ..read import doctor, queries, traces
+from ..read.doctor import queries as doctor_queries
 from . import params
 from .keys import READER
 from .resources import Resource

@@ -8,10 +8,10 @@ MAX_DOCTOR_ROWS rows in all, whatever one attacker-sized trace holds.
 
 from __future__ import annotations
 
-from ..protocol.jsonshape import loads, pairs_dict
-from ..protocol.urls import SERVER_OP, is_server_segment
-from .queries import MAX_TRACE_PAGE_SPANS, dicts, trace_rows, typed_rows
-from .traces import assemble, span_view
+from ...protocol.jsonshape import loads, pairs_dict
+from ...protocol.urls import SERVER_OP, is_server_segment
+from ..queries import MAX_TRACE_PAGE_SPANS, dicts, trace_rows, typed_rows
+from ..traces import assemble, span_view
 
 MAX_DOCTOR_TRACES = 500
 # Rows (spans, errors, logs) the doctor reads in all: 500 traces of up to

@@ -1,0 +1,121 @@
+"""Propagation: a client request with no backend segment under it, the
+backend request that started a trace of its own instead, and segments
+whose parent never arrived."""
+
+from __future__ import annotations
+
+from ...protocol.jsonshape import as_dict, as_number
+from ...protocol.urls import endpoint, is_client_request, origin, request_url
+from .evidence import finding, sdk_of, start_of
+
+# How far apart a client span and a backend segment may start and still be
+# the same request (clocks of browser and server are the same machine's in
+# local development, but not always exactly).
+MATCH_SLACK = 1.0
+
+
+def _twin(trace_id: str, client: dict, target: tuple, candidates: list[dict]) -> dict | None:
+    """The backend request that answered `client` on a trace of its own:
+    same endpoint, started while the client's request was open."""
+    start, end = start_of(client), as_number(client.get("timestamp")) or 0.0
+    twins = [
+        c
+        for c in candidates
+        if c["trace_id"] != trace_id
+        and endpoint(request_url(c)) == target
+        and start - MATCH_SLACK <= start_of(c) <= end + MATCH_SLACK
+    ]
+    return min(twins, key=lambda c: abs(start_of(c) - start), default=None)
+
+
+def _why_unlinked(twin: dict | None, headers: dict, url: str) -> tuple[str, str]:
+    """(cause, fix) from what the backend's request carried."""
+    if twin and "sentry-trace" in headers:
+        return (
+            f"the backend received sentry-trace {headers['sentry-trace']!r} "
+            f"but started trace {twin['trace_id']} anyway",
+            "Make the backend continue incoming traces: use the SDK's framework integration (FastAPI/Starlette, "
+            "Express) or call continue_trace()/continueTrace() with the incoming headers in custom middleware.",
+        )
+    if twin:
+        return (
+            f"its request reached the backend (trace {twin['trace_id']}) without a sentry-trace header",
+            f"Add the backend's origin to tracePropagationTargets in Sentry.init (e.g. "
+            f"tracePropagationTargets: ['{origin(url)}']), and let the backend's CORS allow the headers "
+            "sentry-trace and baggage (allow_headers), or the browser strips them.",
+        )
+    return (
+        "no backend transaction for this request was received at all",
+        f"Add {origin(url)} to tracePropagationTargets and allow sentry-trace and baggage in the backend's "
+        "CORS allow_headers; check that the backend samples (traces_sample_rate) and continues traces.",
+    )
+
+
+def propagation(trace_id: str, spans: list[dict], candidates: list[dict], requests: dict) -> list[dict]:
+    """Client requests to a backend that reports here with no backend segment
+    under them, and the backend request that started a trace instead."""
+    findings = []
+    children_of = {s["parent_span_id"] for s in spans if s.get("is_segment") and s.get("parent_span_id")}
+    backend_endpoints = {(endpoint(request_url(c)) or (None,))[:2] for c in candidates}
+    for client in (s for s in spans if is_client_request(s)):
+        url = request_url(client)
+        target = endpoint(url)
+        if target is None or target[:2] not in backend_endpoints or client["span_id"] in children_of:
+            continue
+        twin = _twin(trace_id, client, target, candidates)
+        headers = {str(k).lower(): v for k, v in as_dict(requests.get(twin["span_id"]) if twin else None).items()}
+        cause, fix = _why_unlinked(twin, headers, url)
+        findings.append(
+            finding(
+                "unlinked_outgoing_request",
+                trace_id,
+                client["span_id"],
+                sdk_of(client),
+                f"{client.get('description') or url}: no backend segment has this span as parent; {cause}.",
+                fix,
+                url=url,
+                backend_trace_id=twin["trace_id"] if twin else None,
+                backend_span_id=twin["span_id"] if twin else None,
+                backend_request_headers={k: v for k, v in headers.items() if k in ("sentry-trace", "baggage")},
+            )
+        )
+        if twin and not twin.get("parent_span_id"):
+            findings.append(_broken_head(trace_id, client, twin, url, fix))
+    return findings
+
+
+def _broken_head(trace_id: str, client: dict, twin: dict, url: str, fix: str) -> dict:
+    return finding(
+        "broken_trace_head",
+        twin["trace_id"],
+        twin["span_id"],
+        sdk_of(twin),
+        f"backend segment {twin.get('description')!r} started a new trace although an instrumented client "
+        f"called it: {client.get('description') or url} (span {client['span_id']} on trace {trace_id}).",
+        fix,
+        client_trace_id=trace_id,
+        client_span_id=client["span_id"],
+        url=url,
+    )
+
+
+def orphans(trace_id: str, spans: list[dict]) -> list[dict]:
+    ids = {s["span_id"] for s in spans}
+    findings = []
+    for seg in spans:
+        parent = seg.get("parent_span_id")
+        if seg.get("is_segment") and parent and parent not in ids:
+            findings.append(
+                finding(
+                    "orphan_segment",
+                    trace_id,
+                    seg["span_id"],
+                    sdk_of(seg),
+                    f"segment {seg.get('description')!r} ({sdk_of(seg) or 'unknown sdk'}) names parent span {parent}, "
+                    "which was never received.",
+                    "The caller is not sampled, not instrumented with a Sentry SDK reporting here, or its envelope was "
+                    "dropped (see its client reports, and that its DSN points at this collector).",
+                    parent_span_id=parent,
+                )
+            )
+    return findings
