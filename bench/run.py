@@ -91,8 +91,8 @@ class Server:
                 time.sleep(0.05)
 
     def _tree(self) -> list[int]:
-        """The server and its descendants (the collector's writer process and
-        the fork server it comes from): all of them count as the server."""
+        """The server and its descendants (the collector's writer process):
+        all of them count as the server."""
         parents: dict[int, int] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             with contextlib.suppress(OSError):
@@ -113,8 +113,8 @@ class Server:
         return total / TICKS
 
     def rss_mb(self) -> float:
-        # Proportional set size: pages the processes share (the writer is
-        # forked from the fork server) count once across them, not once each.
+        # Proportional set size: pages the processes share count once across
+        # them, not once each.
         total = 0
         for pid in self._tree():
             with contextlib.suppress(OSError):
