@@ -37,3 +37,17 @@ def message_of(event: dict) -> str | None:
     if isinstance(msg, dict):
         return as_str(msg.get("formatted") or msg.get("message"))
     return as_str(msg)
+
+
+def is_synthetic(exception: dict) -> bool:
+    """An exception the SDK made up to carry a stack (`attachStacktrace` on
+    `captureMessage`): marked `mechanism.synthetic`, or with no type at all,
+    as @sentry/node sends one."""
+    return as_dict(exception.get("mechanism")).get("synthetic") is True or not as_str(exception.get("type"))
+
+
+def is_message_event(event: dict) -> bool:
+    """A message (captureMessage, a logged record), not an error: it has a
+    message and no exception but made-up ones. Titled by its message and
+    shown by its level, not as an error."""
+    return bool(message_of(event)) and all(is_synthetic(e) for e in exceptions_of(event))

@@ -2,14 +2,16 @@
 
 Rule, in order: the SDK's own `fingerprint` (unless it only asks for the
 default); else the exception type plus the top in-app frame; else the
-message. The key is a short hash; the title is what the errors list shows.
+message. A message with a made-up exception (`attachStacktrace`) is a
+message: grouped and titled by its text, not as "None: text".
+The key is a short hash; the title is what the errors list shows.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from .events import exceptions_of, frames_of, message_of
+from .events import exceptions_of, frames_of, is_message_event, message_of
 
 
 def _top_in_app_frame(exception: dict) -> str | None:
@@ -22,9 +24,10 @@ def _top_in_app_frame(exception: dict) -> str | None:
 
 
 def _exception_title(exception: dict) -> str:
-    if exception.get("value"):
-        return f"{exception.get('type')}: {exception.get('value')}"
-    return str(exception.get("type"))
+    kind, value = exception.get("type"), exception.get("value")
+    if kind and value:
+        return f"{kind}: {value}"
+    return str(kind or value or "(no message)")
 
 
 def fingerprint(event: dict, exception: dict | None, message: str | None) -> tuple[str, str]:
@@ -33,7 +36,7 @@ def fingerprint(event: dict, exception: dict | None, message: str | None) -> tup
     if isinstance(custom, list) and custom and custom != ["{{ default }}"]:
         parts = ["custom", *map(str, custom)]
         title = (exception or {}).get("type") or message or " ".join(map(str, custom))
-    elif exception:
+    elif exception and not is_message_event(event):
         frame = _top_in_app_frame(exception)
         parts = ["exception", str(exception.get("type")), frame or str(exception.get("value"))]
         title = _exception_title(exception)

@@ -3,7 +3,7 @@ on the shapes SDKs send and on shapes they do not."""
 
 import pytest
 
-from collector.protocol.events import exceptions_of, frames_of, message_of, split_in_app
+from collector.protocol.events import exceptions_of, frames_of, is_message_event, message_of, split_in_app
 from collector.protocol.grouping import group_of
 
 APP = {"module": "app.orders", "function": "pay", "in_app": True}
@@ -52,3 +52,46 @@ def test_grouping_takes_the_top_in_app_frame_of_the_reported_exception():
     # The same top in-app frame is the same issue whatever the library frames.
     assert group_of(event([APP])) == (key, title)
     assert group_of(event([LIB]))[0] != key
+
+
+# What @sentry/node 11 sends for captureMessage with attachStacktrace: true
+# (checked against the real SDK): an exception with no type, the message as
+# its value, and a synthetic mechanism.
+NODE_MESSAGE = {
+    "level": "info",
+    "message": "node worker finished",
+    "exception": {
+        "values": [
+            {
+                "value": "node worker finished",
+                "mechanism": {"type": "generic", "handled": True, "synthetic": True},
+                "stacktrace": {"frames": [APP]},
+            }
+        ]
+    },
+}
+
+
+def test_a_message_with_a_made_up_stack_is_titled_by_its_message():
+    key, title = group_of(NODE_MESSAGE)
+    assert title == "node worker finished"
+    assert is_message_event(NODE_MESSAGE)
+    # The same message without a stack is the same issue.
+    assert group_of({"message": "node worker finished"}) == (key, title)
+
+
+@pytest.mark.parametrize(
+    "event, message",
+    [
+        ({"message": "m", "exception": [{"type": "E", "value": "v"}]}, False),
+        ({"exception": [{"value": "v", "mechanism": {"synthetic": True}}]}, False),
+        ({"message": "m", "exception": [{"type": "E", "mechanism": {"synthetic": True}}]}, True),
+        ({"logentry": {"formatted": "m"}}, True),
+    ],
+)
+def test_is_message_event(event, message):
+    assert is_message_event(event) is message
+
+
+def test_an_exception_without_a_type_is_titled_by_its_value():
+    assert group_of({"exception": [{"value": "v"}]})[1] == "v"
