@@ -50,8 +50,11 @@ def round_half_up(x: float) -> int:
 
 
 def fmt_duration(seconds) -> str:
-    """`—` for no number, `0 ms`, `<1 ms`, whole milliseconds under a
-    second, else seconds with two decimals."""
+    """One rule, as fmtDuration in duration.js: `—` for no number, `0 ms`,
+    `<0.1 ms` (under 50 µs), `4.2 ms` under 10 ms, `420 ms` under a second,
+    `4.20 s` under a minute, `4 min 12 s` under an hour, else `2 h 5 min`.
+    Every step rounds a whole count of its unit (halves up, as JavaScript's
+    Math.round), so no float formatting can differ between the two."""
     seconds = as_number(seconds)
     if seconds is None:
         return "—"
@@ -59,15 +62,22 @@ def fmt_duration(seconds) -> str:
         return "> 1e6 s" if seconds > 0 else "< -1e6 s"
     if seconds == 0:
         return "0 ms"
-    ms = seconds * 1000
-    if abs(ms) < 1:
-        return "<1 ms"
-    if abs(round_half_up(ms)) < 1000:
-        return f"{round_half_up(ms)} ms"
-    # Built from whole hundredths, as the JS does: no float formatting to differ.
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    tenths_of_ms = round_half_up(seconds * 10000)
+    if tenths_of_ms < 1:
+        return "<0.1 ms"
+    if tenths_of_ms < 100:
+        return f"{sign}{tenths_of_ms // 10}.{tenths_of_ms % 10} ms"
+    if round_half_up(seconds * 1000) < 1000:
+        return f"{sign}{round_half_up(seconds * 1000)} ms"
     hundredths = round_half_up(seconds * 100)
-    whole, part = divmod(abs(hundredths), 100)
-    return f"{'-' if hundredths < 0 else ''}{whole}.{part:02d} s"
+    if hundredths < 6000:
+        return f"{sign}{hundredths // 100}.{hundredths % 100:02d} s"
+    whole = round_half_up(seconds)
+    if whole < 3600:
+        return f"{sign}{whole // 60} min {whole % 60} s"
+    minutes = round_half_up(seconds / 60)
+    return f"{sign}{minutes // 60} h {minutes % 60} min"
 
 
 def user_label(user) -> str:

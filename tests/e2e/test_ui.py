@@ -248,7 +248,7 @@ def test_durations_read_the_same_on_the_page_as_the_python_formatter_gives(colle
     for span in spans:
         label = page.inner_text(f"#span-{span['span_id']} .dur")
         assert label == fmt_duration(span["timestamp"] - span["start_timestamp"]), span["span_id"]
-    assert page.inner_text("#span-1000000000000002 .dur") == "4 ms"
+    assert page.inner_text("#span-1000000000000002 .dur") == "4.2 ms"
     # The summary is drawn by the server, the axis by the script: the trace's length reads the same in both.
     ticks = page.eval_on_selector_all(".axis .tick", "els => els.map(e => e.textContent)")
     assert ticks[-1] == page.inner_text(".facts b")

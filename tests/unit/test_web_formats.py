@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from collector.web import filters, params
@@ -15,11 +21,15 @@ DURATIONS = [
     (float("inf"), "—"),
     (0, "0 ms"),
     (-0.0, "0 ms"),
-    (0.0004, "<1 ms"),
-    (-0.0009, "<1 ms"),
-    (0.001, "1 ms"),
-    (0.0042, "4 ms"),
-    (0.0025, "3 ms"),
+    (0.00004, "<0.1 ms"),
+    (-0.00004, "<0.1 ms"),
+    (0.00005, "0.1 ms"),
+    (0.0004, "0.4 ms"),
+    (0.00042, "0.4 ms"),
+    (0.001, "1.0 ms"),
+    (0.0042, "4.2 ms"),
+    (0.00425, "4.3 ms"),
+    (0.00999, "10 ms"),
     (0.0125, "13 ms"),
     (0.4, "400 ms"),
     (0.9994, "999 ms"),
@@ -28,12 +38,20 @@ DURATIONS = [
     (1, "1.00 s"),
     (1.125, "1.13 s"),
     (1.2345, "1.23 s"),
-    (59.999, "60.00 s"),
-    (3600, "3600.00 s"),
+    (59.994, "59.99 s"),
+    # Rounds to 60.00 s: shown in minutes, never as "60.00 s".
+    (59.999, "1 min 0 s"),
+    (61.4, "1 min 1 s"),
+    (252, "4 min 12 s"),
+    (3599.4, "59 min 59 s"),
+    (3599.6, "1 h 0 min"),
+    (3600, "1 h 0 min"),
+    (7500, "2 h 5 min"),
     (-0.25, "-250 ms"),
     (-1.5, "-1.50 s"),
-    (-0.0025, "-2 ms"),
-    (999_999.994, "999999.99 s"),
+    (-0.0025, "-2.5 ms"),
+    (-90, "-1 min 30 s"),
+    (999_999.994, "277 h 47 min"),
     (1e6, "> 1e6 s"),
     (1.7e12, "> 1e6 s"),
     (-1e300, "< -1e6 s"),
@@ -43,6 +61,23 @@ DURATIONS = [
 @pytest.mark.parametrize("seconds, shown", DURATIONS, ids=repr)
 def test_durations_read_by_one_rule(seconds, shown):
     assert filters.fmt_duration(seconds) == shown
+
+
+def _js_literal(value) -> str:
+    # NaN and Infinity are no JSON: spell them as JavaScript does.
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    return json.dumps(value)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run duration.js")
+def test_the_browser_reads_durations_by_the_same_rule():
+    script = Path(__file__).parents[2] / "templates" / "static" / "duration.js"
+    values = "[" + ",".join(_js_literal(seconds) for seconds, _ in DURATIONS) + "]"
+    program = "globalThis.window = globalThis;\n" + script.read_text()
+    program += f"\nconsole.log(JSON.stringify({values}.map(fmtDuration)));"
+    out = subprocess.run(["node", "-e", program], capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(out.stdout) == [shown for _, shown in DURATIONS]
 
 
 @pytest.mark.parametrize("x, rounded", [(0.5, 1), (1.5, 2), (2.5, 3), (-0.5, 0), (-2.5, -2), (-2.6, -3), (2.4999, 2)])
