@@ -124,7 +124,8 @@ TABLES: dict[str, dict] = {
             "project_id": str,
             "envelope_id": int,
         },
-        "indexes": [["trace_id"]],
+        # timestamp: the logs list walks it newest first (one index write per log row).
+        "indexes": [["trace_id"], ["timestamp"]],
     },
     "sessions": {
         "columns": {

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .event_views import ERRORS, EVENT
 from .health_views import DOCTOR, STATS
+from .log_views import LOGS
 from .trace_views import SEARCH, TRACE, TRACES
 from .user_views import USER, USERS
 
@@ -20,6 +21,7 @@ ROUTES = {
     "/api/errors": ERRORS,
     "/api/users": USERS,
     "/api/users/{key}": USER,
+    "/api/logs": LOGS,
     "/api/search": SEARCH,
     "/api/doctor": DOCTOR,
     "/api/stats": STATS,

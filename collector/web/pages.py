@@ -17,6 +17,7 @@ from aiohttp import web
 from .event_views import ERRORS, EVENT
 from .filters import FILTERS
 from .health_views import DOCTOR
+from .log_views import LOGS
 from .params import is_true
 from .responses import unknown_paths
 from .trace_views import SEARCH, TRACE, TRACES
@@ -30,6 +31,7 @@ ROUTES = {
     "/errors": ERRORS,
     "/users": USERS,
     "/users/{key}": USER,
+    "/logs": LOGS,
     "/search": SEARCH,
     "/doctor": DOCTOR,
 }
