@@ -9,12 +9,13 @@ import orjson
 from aiohttp import web
 
 from ..protocol.answers import json_response
-from ..protocol.events import exceptions_of, frames_of, split_in_app
+from ..protocol.events import exceptions_of, frames_of, is_message_event, split_in_app
 from ..protocol.jsonshape import as_dict, as_list, dicts, loads, pairs_dict
-from ..read import queries
+from ..read import lists, queries
 from .keys import READER
 from .resources import Resource
 from .responses import Missing
+from .urls import trace_url
 
 # What an event id looks like (any case, with or without dashes): only to
 # say why nothing was found.
@@ -22,15 +23,16 @@ EVENT_ID = re.compile(r"^[0-9a-fA-F-]{16,36}$")
 
 
 def read_event(conn, event_id: str) -> dict | None:
-    """An event's stored JSON (an error's or a transaction's), and for an
-    error its row and attachments. Runs on a reader thread; a candidate for
-    read/queries."""
+    """An event's stored JSON (an error's or a transaction's); for an error
+    its row and attachments, for a transaction where it sits on its trace.
+    Runs on a reader thread; a candidate for read/queries."""
     stored = queries.event_json(conn, event_id)
     if stored is None:
         return None
     row = queries.event_row(conn, event_id)
     attachments = queries.attachments_of(conn, row["event_id"]) if row else []
-    return {"stored": stored, "row": row, "attachments": attachments}
+    place = None if row else lists.transaction_place(conn, event_id)
+    return {"stored": stored, "row": row, "attachments": attachments, "transaction": place}
 
 
 async def load_event(request: web.Request) -> dict:
@@ -56,8 +58,13 @@ def event_json(data: dict) -> web.Response:
 async def event_page(request: web.Request, data: dict) -> web.Response:
     row = data["row"]
     if row is None:
-        # A transaction's id: its JSON is in the API, its spans on the trace page.
-        raise Missing(f"error event {request.match_info['event_id']}", "a transaction, not an error")
+        # A transaction's id: its JSON is in the API, its spans on the trace
+        # page, with its segment selected.
+        place = data["transaction"] or {}
+        if place.get("trace_id") is None:
+            raise Missing(f"error event {request.match_info['event_id']}", "a transaction stored without its trace")
+        # %-quoted ids: a stored CR or LF cannot split the Location.
+        raise web.HTTPFound(trace_url(place["trace_id"], place.get("span_id")))
     event = as_dict(loads(row["data"]))
     context = {"row": row, "event": event, "view": event_view(event), "attachments": data["attachments"]}
     return aiohttp_jinja2.render_template("event.html", request, context)
@@ -97,10 +104,13 @@ def event_view(event: dict) -> dict:
     template relies on, whatever the event holds."""
     contexts = as_dict(event.get("contexts"))
     return {
+        # A message (captureMessage, with or without a stack) is not shown as an exception.
+        "is_message": is_message_event(event),
         # Outermost (the one reported) first, then what caused it.
         "exceptions": [_exception_view(exc) for exc in reversed(exceptions_of(event))],
         "breadcrumbs": dicts(event.get("breadcrumbs")),
         "tags": sorted(pairs_dict(event.get("tags")).items()),
+        "extra": as_dict(event.get("extra")) or None,
         "contexts": {k: v for k, v in contexts.items() if isinstance(v, dict)},
         "request": as_dict(event.get("request")) or None,
         "user": as_dict(event.get("user")) or None,
@@ -110,7 +120,7 @@ def event_view(event: dict) -> dict:
 
 
 async def load_errors(request: web.Request) -> dict:
-    return {"groups": await request.app[READER].run(queries.error_groups)}
+    return {"groups": await request.app[READER].run(lists.error_groups)}
 
 
 async def errors_page(request: web.Request, data: dict) -> web.Response:

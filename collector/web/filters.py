@@ -1,5 +1,9 @@
 """How the pages show values: times, durations, users, ids in links.
 
+Times are rendered as `<time datetime="…">` in UTC, readable with scripts
+off; templates/static/times.js shows them in the browser's time zone with
+UTC on hover.
+
 Template filters; each takes any value, as a stored field may hold any JSON
 type. `duration` follows the same rule as fmtDuration in
 templates/static/duration.js, so a span reads the same in the list, the
@@ -12,6 +16,8 @@ import math
 import time
 from datetime import UTC, datetime
 from urllib.parse import quote
+
+from markupsafe import Markup, escape
 
 from ..protocol.jsonshape import as_dict, as_number, as_str, as_timestamp
 from ..protocol.sdks import service_category
@@ -27,6 +33,75 @@ def fmt_time(ts) -> str:
         return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     # A number that is no date (milliseconds, say): show it as it is.
     return "—" if as_number(ts) is None else f"{as_number(ts):.15g} (not a time in seconds)"
+
+
+def moment(value) -> float | None:
+    """Epoch seconds of a timestamp sent as a number or as ISO 8601 text
+    (breadcrumbs come as either, by SDK), else None."""
+    seconds = as_timestamp(value)
+    if seconds is not None or not isinstance(value, str):
+        return seconds
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return as_timestamp((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+def time_tag(ts) -> Markup:
+    """A `<time>` the page's script shows in local time, UTC in its title."""
+    seconds = moment(ts)
+    if seconds is None:
+        return escape(fmt_time(ts) if ts is None or as_number(ts) is not None else as_str(ts) or "—")
+    return Markup('<time class="local" datetime="{}">{}</time>').format(_iso(seconds), fmt_time(seconds))
+
+
+def precise_time_tag(ts) -> Markup:
+    """time_tag to the millisecond: breadcrumbs a few ms apart stay apart."""
+    seconds = moment(ts)
+    if seconds is None:
+        return time_tag(ts)
+    text = datetime.fromtimestamp(seconds, UTC).strftime("%H:%M:%S.%f")[:-3] + " UTC"
+    return Markup('<time class="local precise" datetime="{}">{}</time>').format(_iso(seconds), text)
+
+
+def ago_tag(ts) -> Markup:
+    """ "5 min ago", the exact time (local by script, else UTC) on hover."""
+    seconds = moment(ts)
+    if seconds is None:
+        return escape(fmt_ago(ts))
+    return Markup('<time class="ago" datetime="{}" title="{}">{}</time>').format(
+        _iso(seconds), fmt_time(seconds), fmt_ago(seconds)
+    )
+
+
+def relative_to(ts, reference) -> str:
+    """How long before (or after) `reference` a timestamp is: "-1.2 s"."""
+    at, ref = moment(ts), moment(reference)
+    if at is None or ref is None:
+        return ""
+    delta = at - ref
+    sign = "-" if delta < 0 else "+"
+    size = abs(delta)
+    if size < 1:
+        return f"{sign}{size * 1000:.0f} ms"
+    if size < 60:
+        return f"{sign}{size:.1f} s"
+    if size < 3600:
+        return f"{sign}{size // 60:.0f} min {size % 60:.0f} s"
+    return f"{sign}{size // 3600:.0f} h {size % 3600 // 60:.0f} min"
+
+
+def level_class(level) -> str:
+    """The style of an event's level: a message at info is not an error."""
+    level = (as_str(level) or "error").lower()
+    if level in ("fatal", "error"):
+        return "level-error"
+    return "level-warning" if level in ("warning", "warn") else "level-info"
 
 
 def fmt_ago(ts) -> str:
@@ -105,6 +180,11 @@ def thousands(value) -> str:
 FILTERS = {
     "time": fmt_time,
     "ago": fmt_ago,
+    "timetag": time_tag,
+    "precisetime": precise_time_tag,
+    "agotag": ago_tag,
+    "relative_to": relative_to,
+    "level_class": level_class,
     "duration": fmt_duration,
     "user": user_label,
     "category": category,

@@ -11,6 +11,7 @@ from ..read import doctor, queries, traces
 from ..read.doctor import queries as doctor_queries
 from . import params
 from .keys import READER
+from .list_end import past_the_end
 from .resources import Resource
 from .responses import Missing
 from .urls import event_url, pager, trace_url
@@ -28,6 +29,7 @@ async def load_traces(request: web.Request) -> dict:
         "traces": [traces.summary_view(r) for r in rows[: window.limit]],
         "window": window,
         "has_next": len(rows) > window.limit,
+        "past_end": None if rows else await past_the_end(request, filters, window),
     }
 
 
@@ -37,6 +39,7 @@ async def traces_page(request: web.Request, data: dict) -> web.Response:
         "pager": pager(request.query, data["window"], data["has_next"]),
         "query": dict(request.query),
         "host": request.host,
+        "past_end": data["past_end"],
     }
     return aiohttp_jinja2.render_template("traces.html", request, context)
 

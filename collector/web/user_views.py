@@ -6,13 +6,13 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ..protocol.answers import json_response
-from ..read import queries, traces
+from ..read import lists, queries, traces
 from .keys import READER
 from .resources import Resource
 
 
 async def load_users(request: web.Request) -> dict:
-    return {"users": await request.app[READER].run(queries.list_users)}
+    return {"users": await request.app[READER].run(lists.list_users)}
 
 
 async def users_page(request: web.Request, data: dict) -> web.Response:

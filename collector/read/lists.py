@@ -1,0 +1,148 @@
+"""The lists' reads that need more than one SQL statement: users merged
+across records, issues with the level of their latest event, how many
+traces a filtered list has, where a transaction sits on its trace.
+
+Each query function takes a read-only connection, as those in queries.py
+do; the merging is pure and tested on its own.
+"""
+
+from __future__ import annotations
+
+from ..protocol.jsonshape import typed
+from .queries import _horizon, _like, dicts, id_forms, typed_rows
+
+USER_TYPES = {"id": str, "email": str, "username": str, "sdk": str, "seen": int, "last_seen": float}
+# One row per (id, email, username, SDK): many more than the users listed.
+MAX_USER_RECORDS = 5000
+
+
+def user_records(conn, limit: int = MAX_USER_RECORDS) -> list[dict]:
+    """Each distinct user record on segments and errors, and what reported it."""
+    return typed_rows(
+        conn.execute(
+            "SELECT user_id AS id, user_email AS email, user_username AS username, sdk_name AS sdk,"
+            " count(*) AS seen, max(CASE WHEN ts <= ? THEN ts END) AS last_seen FROM ("
+            "  SELECT user_id, user_email, user_username, sdk_name, start_timestamp AS ts FROM spans"
+            "   WHERE is_segment = 1 AND coalesce(user_email, user_id, user_username) IS NOT NULL"
+            "  UNION ALL SELECT user_id, user_email, user_username, sdk_name, timestamp FROM events"
+            "   WHERE coalesce(user_email, user_id, user_username) IS NOT NULL)"
+            " GROUP BY 1, 2, 3, 4 ORDER BY last_seen DESC LIMIT ?",
+            (_horizon(), limit),
+        ),
+        USER_TYPES,
+    )
+
+
+def _identity(record: dict, email_owner: dict) -> tuple[str, str]:
+    """Who a record is: its id; else the id its email was seen with; else its
+    email; else its username."""
+    if record["id"]:
+        return "id", record["id"]
+    if record["email"] in email_owner:
+        return "id", email_owner[record["email"]]
+    if record["email"]:
+        return "email", record["email"]
+    return "username", record["username"] or ""
+
+
+def merge_users(records: list[dict], limit: int = 200) -> list[dict]:
+    """One entry per user, newest first: records with the same id are one
+    user, and so are those without an id that share an email. The latest
+    record's email and username are shown (a username changes; the id does not)."""
+    email_owner = {}
+    for record in records:
+        if record["id"] and record["email"]:
+            email_owner.setdefault(record["email"], record["id"])
+    users: dict[tuple, dict] = {}
+    # Oldest first, so each later record overwrites what changed.
+    for record in sorted(records, key=lambda r: r["last_seen"] or 0.0):
+        user = users.setdefault(_identity(record, email_owner), {"seen": 0, "sdks": set(), "last_seen": None})
+        for field in ("id", "email", "username"):
+            user[field] = record[field] or user.get(field)
+        user["seen"] += record["seen"] or 0
+        user["last_seen"] = record["last_seen"] or user["last_seen"]
+        if record["sdk"]:
+            user["sdks"].add(record["sdk"])
+    merged = [
+        {**user, "key": user["email"] or user["id"] or user["username"], "sdks": ", ".join(sorted(user["sdks"]))}
+        for user in users.values()
+    ]
+    merged.sort(key=lambda u: u["last_seen"] or 0.0, reverse=True)
+    return merged[:limit]
+
+
+def list_users(conn, limit: int = 200) -> list[dict]:
+    """Users seen recently, each once however many records name them."""
+    return merge_users(user_records(conn), limit)
+
+
+GROUP_TYPES = {
+    "fingerprint": str,
+    "title": str,
+    "level": str,
+    "count": int,
+    "first_seen": float,
+    "last_seen": float,
+    "users": int,
+    "sdks": str,
+    "latest_event_id": str,
+}
+
+
+def error_groups(conn, limit: int = 200) -> list[dict]:
+    """Issues, newest first, each with the level and title of its latest
+    event (a message is shown by its level, not as an error). A group whose
+    events all claim to come from the far future sorts last."""
+    rows = typed_rows(
+        conn.execute(
+            "SELECT g.*, e.level, e.title FROM ("
+            " SELECT fingerprint, count(*) AS count, min(timestamp) AS first_seen,"
+            "  max(CASE WHEN timestamp <= ? THEN timestamp END) AS last_seen,"
+            "  count(DISTINCT coalesce(user_email, user_id, user_username)) AS users,"
+            "  group_concat(DISTINCT sdk_name) AS sdks, max(event_id) AS latest_event_id"
+            "  FROM events GROUP BY fingerprint ORDER BY last_seen DESC LIMIT ?) AS g"
+            " LEFT JOIN events AS e ON e.event_id = g.latest_event_id ORDER BY g.last_seen DESC",
+            (_horizon(), limit),
+        ),
+        GROUP_TYPES,
+    )
+    for row in rows:
+        row["sdks"] = ", ".join((row["sdks"] or "").split(",")) if row["sdks"] else None
+    return rows
+
+
+def trace_filter_clauses(filters: dict) -> tuple[list[str], list]:
+    """The WHERE clauses of the trace list's filters, as search_traces applies them."""
+    where, args = [], []
+    for column, key, quoted in (
+        ("users", "user", False),
+        ("environments", "environment", True),
+        ("releases", "release", True),
+        ("sdks", "sdk", False),
+    ):
+        value = filters.get(key)
+        if value:
+            where.append(f"{column} LIKE ? ESCAPE '\\'")
+            args.append(_like(f'"{value}"' if quoted else value))
+    if filters.get("has_errors"):
+        where.append("error_count > 0")
+    if filters.get("min_duration_ms"):
+        where.append("(end_timestamp - start_timestamp) * 1000 >= ?")
+        args.append(filters["min_duration_ms"])
+    return where, args
+
+
+def count_traces(conn, filters: dict) -> int:
+    """How many traces the filtered list holds, on all its pages."""
+    where, args = trace_filter_clauses(filters)
+    sql = "SELECT count(*) FROM traces" + (f" WHERE {' AND '.join(where)}" if where else "")
+    return conn.execute(sql, args).fetchone()[0]
+
+
+def transaction_place(conn, event_id: str) -> dict | None:
+    """The trace and segment span of a transaction, by its event id (any case)."""
+    for form in id_forms(event_id):
+        rows = dicts(conn.execute("SELECT trace_id, span_id FROM transactions WHERE event_id = ?", (form,)))
+        if rows:
+            return typed(rows[0], {"trace_id": str, "span_id": str})
+    return None
