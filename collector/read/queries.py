@@ -69,10 +69,20 @@ def _capped(conn, sql: str, args: tuple, cap: int, count_sql: str) -> tuple[list
     return rows[:cap], conn.execute(count_sql, args).fetchone()[0]
 
 
+def _unsummarized(conn, trace_id: str) -> dict | None:
+    """A trace known only by its logs or errors: summaries are made of spans
+    and events, so a trace that holds only logs has no `traces` row."""
+    for table in ("logs", "events"):
+        row = _lookup(conn, f"SELECT trace_id FROM {table} WHERE trace_id = ? LIMIT 1", trace_id)
+        if row is not None:
+            return {"trace_id": row[0], "span_count": 0}
+    return None
+
+
 def trace_rows(conn, trace_id: str, limit: int = MAX_TRACE_PAGE_SPANS, offset: int = 0) -> dict | None:
     """One page of a trace's spans, by start time (parents start before their
     children), with its errors and logs, each capped and counted."""
-    summary = _lookup(conn, "SELECT * FROM traces WHERE trace_id = ?", trace_id)
+    summary = _lookup(conn, "SELECT * FROM traces WHERE trace_id = ?", trace_id) or _unsummarized(conn, trace_id)
     if summary is None:
         return None
     stored_id = summary["trace_id"]  # as stored: it may not be text

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from ..protocol.jsonshape import as_int, as_list, as_str, as_timestamp, loads, loads_dict, pairs_dict
 from ..protocol.sdks import service_category
+from . import trace_story
+from .propagation import mark_incoming
 
 USER_COLUMNS = (("id", "user_id"), ("email", "user_email"), ("username", "user_username"), ("ip", "user_ip"))
 
@@ -216,17 +218,11 @@ def _segment_users(rows: list[dict]) -> list[dict]:
             "op": r["op"],
             "user": r["user"],
             "tags": r["tags"],
+            "user_change": r["user_change"],
         }
         for r in rows
         if r["is_segment"]
     ]
-
-
-def _by_span(items: list[dict]) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = {}
-    for item in items:
-        grouped.setdefault(item["span_id"], []).append(item)
-    return grouped
 
 
 def _service_of(services: dict[str, dict], span: dict) -> dict:
@@ -265,15 +261,13 @@ def _service_list(services: dict[str, dict]) -> list[dict]:
     ]
 
 
-def waterfall(trace: dict) -> dict:
+def waterfall(trace: dict, requests: dict | None = None, findings: list[dict] = ()) -> dict:
     """Everything the trace page draws, from `assemble()`'s output (whose
-    span dicts it extends)."""
+    span dicts it extends); `requests`: the request headers of backend
+    segments by span id, `findings`: the doctor's for this trace."""
     spans = trace["spans"]
-    times = [t for s in spans for t in (s["start_timestamp"], s["timestamp"]) if t is not None]
-    times += [e["timestamp"] for e in trace["errors"] if e["timestamp"] is not None]
-    start, end = (min(times), max(times)) if times else (0.0, 0.0)
+    start, end = trace_story.axis(spans, [*trace["errors"], *trace["logs"]])
     ordered, root_count = _order(spans)
-    errors_by_span, logs_by_span = _by_span(trace["errors"]), _by_span(trace["logs"])
     services: dict[str, dict] = {}
     rows = []
     for span, depth, orphan_top in ordered:
@@ -283,13 +277,24 @@ def waterfall(trace: dict) -> dict:
         span.update(
             depth=depth,
             orphan=orphan_top,
+            synthetic=False,
             service=service["key"],
             colour=service["colour"],
-            errors=errors_by_span.get(span["span_id"], []),
-            logs=logs_by_span.get(span["span_id"], []),
+            errors=[],
+            logs=[],
         )
         rows.append(span)
-    span_ids = {s["span_id"] for s in spans}
+    item_service = lambda item: _service_key({"sdk": item["sdk"], "platform": None})  # noqa: E731
+    for row in trace_story.place_items(rows, trace["errors"], trace["logs"], item_service):
+        service = _service_of(services, row)
+        row.update(service=service["key"], colour=service["colour"])
+        rows.append(row)
+    trace_story.clamp_items(rows, start, end)
+    trace_story.mark_user_changes(rows, start)
+    trace_story.mark_links(rows, trace["trace_id"], list(findings))
+    mark_incoming(rows, requests or {})
+    segment_users = _segment_users(rows)
+    trace_story.disagreements(segment_users)
     return {
         "trace_id": trace["trace_id"],
         "start": start,
@@ -300,8 +305,8 @@ def waterfall(trace: dict) -> dict:
         "root_count": root_count,
         "orphans": [r["span_id"] for r in rows if r["orphan"]],
         "gaps": _gaps(spans, start, end),
-        "unplaced_errors": [e for e in trace["errors"] if e["span_id"] not in span_ids],
-        "segment_users": _segment_users(rows),
+        "synthetic_rows": [r for r in rows if r["synthetic"]],
+        "segment_users": segment_users,
         # Totals: a huge trace's spans, errors and logs are capped on a page.
         "span_count": trace["span_count"],
         "error_count": trace["error_count"],

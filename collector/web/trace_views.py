@@ -76,16 +76,14 @@ def trace_json(data: dict) -> web.Response:
 
 async def trace_page(request: web.Request, data: dict) -> web.Response:
     assembled = data["trace"]
-    view = traces.waterfall(assembled)
+    # The doctor's one code path (as /doctor and /api/doctor?trace_id=): its
+    # findings for this trace, and the request headers its backend received.
     checked = await request.app[READER].run(doctor_queries.doctor_rows, None, assembled["trace_id"], assembled)
+    findings = doctor.diagnose(checked)["findings"]
+    view = traces.waterfall(assembled, checked["requests"], findings)
     # The rows go to the page's script as JSON inside <script type=
     # "application/json">; Jinja's tojson escapes <, >, & and ' there.
-    context = {
-        "t": view,
-        "rows_json": view["rows"],
-        "findings": doctor.diagnose(checked)["findings"],
-        "offset": data["window"].offset,
-    }
+    context = {"t": view, "rows_json": view["rows"], "findings": findings, "offset": data["window"].offset}
     return aiohttp_jinja2.render_template("trace.html", request, context)
 
 

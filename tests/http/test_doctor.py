@@ -72,9 +72,10 @@ def backend(trace, span_id, parent, user=ADA, start=0.15, dsc=None, path="/api/o
     )
 
 
-def report(traces, requests=None, since=None, last_seen=(), reports=(), errors=None):
+def report(traces, requests=None, since=None, last_seen=(), reports=(), errors=None, focus=None):
     data = {
         "since": since,
+        "focus": focus,
         "traces": {t: {"spans": spans, "errors": (errors or {}).get(t, [])} for t, spans in traces.items()},
         "candidates": [s for spans in traces.values() for s in spans if s["is_segment"] and s["op"] == "http.server"],
         "requests": requests or {},
@@ -101,7 +102,8 @@ def test_unlinked_request_without_header_points_at_trace_propagation_targets():
         {front: browser_half(), back: [backend(back, "c000000000000001", None)]},
         requests={"c000000000000001": {"host": "localhost:8000"}},
     )
-    assert kinds(result) == ["broken_trace_head", "unlinked_outgoing_request"]
+    # One request, one finding: the backend trace it started is named in it.
+    assert kinds(result) == ["unlinked_outgoing_request"]
     unlinked = next(f for f in result["findings"] if f["kind"] == "unlinked_outgoing_request")
     assert unlinked["span_id"] == "b000000000000002" and unlinked["evidence"]["url"].startswith(
         "http://127.0.0.1:8000/api/orders"
@@ -110,8 +112,10 @@ def test_unlinked_request_without_header_points_at_trace_propagation_targets():
     assert (
         "tracePropagationTargets: ['http://127.0.0.1:8000']" in unlinked["fix"] and "allow_headers" in unlinked["fix"]
     )
-    head = next(f for f in result["findings"] if f["kind"] == "broken_trace_head")
-    assert head["trace_id"] == back and head["evidence"]["client_span_id"] == "b000000000000002"
+    assert unlinked["evidence"]["backend_started_trace"] is True and f"started trace {back}" in unlinked["detail"]
+    for trace_id in (front, back):
+        focused = report({front: browser_half(), back: [backend(back, "c000000000000001", None)]}, focus=trace_id)
+        assert focused["findings"] == result["findings"]
 
 
 def test_unlinked_request_whose_header_arrived_blames_the_backend():

@@ -18,7 +18,8 @@ from .users import anonymous_events, user_mismatch
 
 def diagnose(data: dict) -> dict:
     """`data` from doctor_queries.doctor_rows(): traces (spans, errors), candidate
-    backend segments, request headers, SDK last-seen and client reports."""
+    backend segments, request headers, SDK last-seen and client reports; with
+    `focus` (a trace id), only the findings that concern that trace."""
     findings: list[dict] = []
     anonymous_rows: list[dict] = []
     all_spans: list[dict] = []
@@ -39,11 +40,11 @@ def diagnose(data: dict) -> dict:
         ]
     findings += anonymous_events(anonymous_rows)
     findings += silence(data.get("since"), data.get("sdk_last_seen", []), data.get("client_reports", []))
-    # broken_trace_head may be found from two client spans: keep one.
+    # The same finding may be reached twice (a span on a trace checked twice): keep one.
     unique, seen = [], set()
     for f in findings:
         key = (f["kind"], f["trace_id"], f["span_id"], f["detail"])
-        if key not in seen:
+        if key not in seen and (data.get("focus") is None or concerns(f, data["focus"])):
             seen.add(key)
             unique.append(f)
     counts: dict[str, int] = defaultdict(int)
@@ -63,6 +64,15 @@ def diagnose(data: dict) -> dict:
             "client_reports": data.get("client_reports", []),
         },
     }
+
+
+def concerns(finding: dict, trace_id: str) -> bool:
+    """A finding is about a trace when it is on it or names it in its
+    evidence (the backend trace an unlinked request started, say)."""
+    if finding["trace_id"] == trace_id:
+        return True
+    values = finding["evidence"].values()
+    return any(v == trace_id or (isinstance(v, list) and trace_id in v) for v in values)
 
 
 UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}

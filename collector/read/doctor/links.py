@@ -1,6 +1,6 @@
-"""Propagation: a client request with no backend segment under it, the
-backend request that started a trace of its own instead, and segments
-whose parent never arrived."""
+"""Propagation: a client request with no backend segment under it (and the
+backend request that started a trace of its own instead, named in the same
+finding), and segments whose parent never arrived."""
 
 from __future__ import annotations
 
@@ -65,38 +65,32 @@ def propagation(trace_id: str, spans: list[dict], candidates: list[dict], reques
         twin = _twin(trace_id, client, target, candidates)
         headers = {str(k).lower(): v for k, v in as_dict(requests.get(twin["span_id"]) if twin else None).items()}
         cause, fix = _why_unlinked(twin, headers, url)
+        # One request, one finding: the client span that did not link and
+        # the backend segment that started a trace of its own instead are
+        # its two ends, and the finding names both traces.
+        started = bool(twin and not twin.get("parent_span_id"))
+        head = (
+            f" The backend segment {twin.get('description')!r} (span {twin['span_id']}) started trace "
+            f"{twin['trace_id']} instead."
+            if started
+            else ""
+        )
         findings.append(
             finding(
                 "unlinked_outgoing_request",
                 trace_id,
                 client["span_id"],
                 sdk_of(client),
-                f"{client.get('description') or url}: no backend segment has this span as parent; {cause}.",
+                f"{client.get('description') or url}: no backend segment has this span as parent; {cause}.{head}",
                 fix,
                 url=url,
                 backend_trace_id=twin["trace_id"] if twin else None,
                 backend_span_id=twin["span_id"] if twin else None,
+                backend_started_trace=started,
                 backend_request_headers={k: v for k, v in headers.items() if k in ("sentry-trace", "baggage")},
             )
         )
-        if twin and not twin.get("parent_span_id"):
-            findings.append(_broken_head(trace_id, client, twin, url, fix))
     return findings
-
-
-def _broken_head(trace_id: str, client: dict, twin: dict, url: str, fix: str) -> dict:
-    return finding(
-        "broken_trace_head",
-        twin["trace_id"],
-        twin["span_id"],
-        sdk_of(twin),
-        f"backend segment {twin.get('description')!r} started a new trace although an instrumented client "
-        f"called it: {client.get('description') or url} (span {client['span_id']} on trace {trace_id}).",
-        fix,
-        client_trace_id=trace_id,
-        client_span_id=client["span_id"],
-        url=url,
-    )
 
 
 def orphans(trace_id: str, spans: list[dict]) -> list[dict]:

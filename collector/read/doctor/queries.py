@@ -9,9 +9,10 @@ MAX_DOCTOR_ROWS rows in all, whatever one attacker-sized trace holds.
 from __future__ import annotations
 
 from ...protocol.jsonshape import loads, pairs_dict
-from ...protocol.urls import SERVER_OP, is_server_segment
-from ..queries import MAX_TRACE_PAGE_SPANS, dicts, trace_rows, typed_rows
-from ..traces import assemble, span_view
+from ...protocol.urls import is_server_segment
+from ..queries import MAX_TRACE_PAGE_SPANS, trace_rows, typed_rows
+from ..traces import assemble
+from . import dropped
 
 MAX_DOCTOR_TRACES = 500
 # Rows (spans, errors, logs) the doctor reads in all: 500 traces of up to
@@ -52,36 +53,61 @@ def _request_headers(conn, segments: list[dict]) -> dict:
     return {s["span_id"]: headers_by_event.get(s.get("event_id"), {}) for s in segments}
 
 
-def _server_segments(conn, trace_ids: list[str]) -> list[dict]:
-    if not trace_ids:
-        return []
-    marks = ",".join("?" * len(trace_ids))
-    rows = conn.execute(
-        f"SELECT * FROM spans WHERE trace_id IN ({marks}) AND is_segment = 1 AND op LIKE '{SERVER_OP}%' LIMIT ?",
-        (*trace_ids, MAX_CANDIDATES),
+def _trace_times(trace: dict) -> list[float]:
+    items = (*trace["spans"], *trace["errors"], *trace["logs"])
+    return [t for i in items for t in (i.get("start_timestamp"), i.get("timestamp")) if t is not None]
+
+
+def _neighbourhood(conn, trace: dict) -> dict:
+    """The trace and every trace started around it: the other half of a
+    request that did not link is among them, so the trace gets the same
+    findings as in a window that holds both (see diagnose's `focus`)."""
+    times = _trace_times(trace)
+    nearby = []
+    if times:
+        nearby = [
+            r[0]
+            for r in conn.execute(
+                "SELECT trace_id FROM traces WHERE start_timestamp BETWEEN ? AND ? LIMIT ?",
+                (min(times) - TWIN_WINDOW, max(times) + TWIN_WINDOW, MAX_DOCTOR_TRACES),
+            )
+            if r[0] != trace["trace_id"]
+        ]
+    return {trace["trace_id"]: trace, **_load_traces(conn, nearby)}
+
+
+def _sdk_health(conn, since: float | None) -> tuple[list[dict], list[dict]]:
+    """When each SDK last sent, and what the SDKs reported losing since `since`."""
+    last_seen = typed_rows(
+        conn.execute(
+            "SELECT sdk_name, max(received_at) AS last_seen, count(*) AS envelopes FROM envelopes"
+            " WHERE sdk_name IS NOT NULL GROUP BY sdk_name"
+        ),
+        {"sdk_name": str, "last_seen": float, "envelopes": int},
     )
-    return [span_view(r) for r in dicts(rows)]
+    # total(), not sum(): quantities near 2**63 must not overflow.
+    reports = typed_rows(
+        conn.execute(
+            "SELECT sdk_name, reason, category, total(quantity) AS quantity FROM client_reports"
+            " WHERE coalesce(timestamp, 0) >= ? GROUP BY sdk_name, reason, category",
+            (since or 0,),
+        ),
+        {"sdk_name": str, "reason": str, "category": str, "quantity": int},
+    )
+    return last_seen, reports
 
 
 def doctor_rows(conn, since: float | None, trace_id: str | None = None, trace: dict | None = None) -> dict:
-    """What doctor.diagnose() needs: one trace (pass `trace` if already
-    assembled) with the backend segments around it, or every trace touched
-    since `since` with SDK last-seen times and client reports."""
+    """What doctor.diagnose() needs: every trace touched since `since` with
+    SDK last-seen times and client reports; or, for one trace (pass `trace`
+    if already assembled), the traces around it and `focus`, its id, so that
+    diagnose keeps the findings that concern it. One code path serves
+    /doctor, /api/doctor?trace_id= and the trace page."""
+    focus, last_seen, reports = None, [], []
     if trace_id:
         trace = trace or next(iter(_load_traces(conn, [trace_id]).values()), None)
-        traces = {trace["trace_id"]: trace} if trace else {}
-        times = [s["start_timestamp"] for s in (trace or {}).get("spans", ()) if s["start_timestamp"] is not None]
-        nearby = []
-        if times:
-            nearby = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT trace_id FROM traces WHERE start_timestamp BETWEEN ? AND ? LIMIT ?",
-                    (min(times) - TWIN_WINDOW, max(times) + TWIN_WINDOW, MAX_DOCTOR_TRACES),
-                )
-            ]
-        candidates = _server_segments(conn, nearby)
-        last_seen, reports = [], []
+        traces = _neighbourhood(conn, trace) if trace else {}
+        focus = trace["trace_id"] if trace else trace_id
     else:
         ids = [
             r[0]
@@ -91,28 +117,15 @@ def doctor_rows(conn, since: float | None, trace_id: str | None = None, trace: d
             )
         ]
         traces = _load_traces(conn, ids)
-        candidates = [s for t in traces.values() for s in t["spans"] if is_server_segment(s)]
-        last_seen = typed_rows(
-            conn.execute(
-                "SELECT sdk_name, max(received_at) AS last_seen, count(*) AS envelopes FROM envelopes"
-                " WHERE sdk_name IS NOT NULL GROUP BY sdk_name"
-            ),
-            {"sdk_name": str, "last_seen": float, "envelopes": int},
-        )
-        # total(), not sum(): quantities near 2**63 must not overflow.
-        reports = typed_rows(
-            conn.execute(
-                "SELECT sdk_name, reason, category, total(quantity) AS quantity FROM client_reports"
-                " WHERE coalesce(timestamp, 0) >= ? GROUP BY sdk_name, reason, category",
-                (since or 0,),
-            ),
-            {"sdk_name": str, "reason": str, "category": str, "quantity": int},
-        )
+        last_seen, reports = _sdk_health(conn, since)
+    candidates = [s for t in traces.values() for s in t["spans"] if is_server_segment(s)][:MAX_CANDIDATES]
     return {
         "since": since,
+        "focus": focus,
         "traces": traces,
         "candidates": candidates,
         "requests": _request_headers(conn, candidates),
         "sdk_last_seen": last_seen,
         "client_reports": reports,
+        **dropped.rows(conn, since, trace_id),
     }

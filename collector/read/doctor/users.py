@@ -71,6 +71,8 @@ def anonymous_events(rows: list[dict]) -> list[dict]:
                 count=len(members),
                 route=route,
                 examples=[m.get("event_id") or m.get("span_id") for m in members[:5]],
+                # Every trace the count covers, so each of their pages shows the finding.
+                traces=sorted({str(m["trace_id"]) for m in members}),
             )
         )
     return findings
