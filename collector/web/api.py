@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .dropped_views import DROPPED, RAW
 from .event_views import ERRORS, EVENT
 from .health_views import DOCTOR, STATS
 from .log_views import LOGS
@@ -22,6 +23,8 @@ ROUTES = {
     "/api/users": USERS,
     "/api/users/{key}": USER,
     "/api/logs": LOGS,
+    "/api/dropped": DROPPED,
+    "/api/dropped/items/{rowid}/raw": RAW,
     "/api/search": SEARCH,
     "/api/doctor": DOCTOR,
     "/api/stats": STATS,

@@ -14,6 +14,7 @@ import jinja2
 import orjson
 from aiohttp import web
 
+from .dropped_views import DROPPED
 from .event_views import ERRORS, EVENT
 from .filters import FILTERS
 from .health_views import DOCTOR
@@ -32,6 +33,7 @@ ROUTES = {
     "/users": USERS,
     "/users/{key}": USER,
     "/logs": LOGS,
+    "/dropped": DROPPED,
     "/search": SEARCH,
     "/doctor": DOCTOR,
 }

@@ -213,8 +213,8 @@ async def test_rows_past_the_cap_fail_their_items_with_the_reason(client):
 
 
 async def test_failed_items_keep_a_bounded_prefix_and_their_size(client):
-    too_big = b"x" * (normalize.ITEM_LIMITS["event"] + 1)
-    items = [({"type": "event", "length": len(too_big)}, too_big) for _ in range(40)]
+    too_big = b"x" * (normalize.ITEM_LIMITS["check_in"] + 1)
+    items = [({"type": "check_in", "length": len(too_big)}, too_big) for _ in range(40)]
     r = await post(client, gzip.compress(envelope(*items)), **{"Content-Encoding": "gzip"})
     assert r.status == 200
     rows = query(client, "SELECT length(payload), size FROM item_failures ORDER BY item_index")

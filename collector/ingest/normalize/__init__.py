@@ -25,10 +25,9 @@ from .values import FUTURE_SLACK, INT64_MAX, INT64_MIN, ItemError, fit
 
 __all__ = ["FUTURE_SLACK", "INT64_MAX", "INT64_MIN", "MAX_ROWS", "Records", "fit", "normalize"]
 
-# Relay's per-item size limits (bytes); an item over its limit is dropped
-# and counted as failed, the envelope still accepted.
+# Relay's per-item size limits (bytes): Sentry drops an item over its limit.
 KIB, MIB = 1024, 1024 * 1024
-ITEM_LIMITS = {
+SENTRY_LIMITS = {
     ItemType.EVENT: 1 * MIB,
     ItemType.TRANSACTION: 1 * MIB,
     ItemType.SPAN: 1 * MIB,
@@ -42,6 +41,19 @@ ITEM_LIMITS = {
     ItemType.REPLAY_RECORDING: 100 * MIB,
     ItemType.REPLAY_VIDEO: 100 * MIB,
 }
+# The collector's own limits: an item over them is dropped and counted as
+# failed, the envelope still accepted. Larger than Sentry's for events,
+# transactions and spans, so that a developer sees the trace Sentry would
+# lose, and why (an `item_failures` row with OVER_SENTRY_LIMIT), rather than
+# a trace that is not there; MAX_ROWS still bounds what one item may hold.
+ITEM_LIMITS = {
+    **SENTRY_LIMITS,
+    ItemType.EVENT: 10 * MIB,
+    ItemType.TRANSACTION: 10 * MIB,
+    ItemType.SPAN: 10 * MIB,
+}
+# The reason of an item stored although Sentry would have dropped it.
+OVER_SENTRY_LIMIT = "over Sentry's limit (stored anyway)"
 MAX_ATTACHMENTS = 30
 # A failed item keeps this much of its payload (enough to see what the SDK
 # sent wrong) and its full size; a 100 MB attachment over its limit is not
@@ -110,6 +122,18 @@ def _admit(item: Item, out: Records, room: int) -> None:
         raise ItemError(f"more than {MAX_ROWS} rows from one envelope")
 
 
+def _note_sentry_limit(index: int, item: Item, failures: _Failures) -> None:
+    """A stored item Sentry would drop for its size: noted as a failure that
+    says so, with the start of its payload (where its trace id is)."""
+    limit = SENTRY_LIMITS.get(item.type)
+    if limit is not None and len(item.payload) > limit:
+        failures.add(
+            index,
+            item,
+            f"{OVER_SENTRY_LIMIT}: {item.type} item of {len(item.payload)} bytes exceeds Sentry's {limit}-byte limit",
+        )
+
+
 def normalize(
     envelope: Envelope, project_id: str, client_ip: str | None = None, received_at: float | None = None
 ) -> Records:
@@ -131,5 +155,6 @@ def normalize(
             continue
         out.extend(item_rows)
         room = item_rows.room
+        _note_sentry_limit(index, item, failures)
     failures.into(out)
     return out
