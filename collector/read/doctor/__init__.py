@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from .dropped import dropped_findings
 from .links import orphans, propagation
 from .sampling import sampling, sampling_summary
 from .silence import silence
@@ -40,6 +41,7 @@ def diagnose(data: dict) -> dict:
         ]
     findings += anonymous_events(anonymous_rows)
     findings += silence(data.get("since"), data.get("sdk_last_seen", []), data.get("client_reports", []))
+    findings += dropped_findings(data)
     # The same finding may be reached twice (a span on a trace checked twice): keep one.
     unique, seen = [], set()
     for f in findings:
