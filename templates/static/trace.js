@@ -1,4 +1,6 @@
 // The trace waterfall: a virtualised list, so 10,000 spans stay smooth.
+// trace_model.js decides which rows show, trace_search.js what matches,
+// trace_details.js fills the pane; this file draws and wires the keys.
 // Every piece of event data is written with textContent, never as HTML, and
 // may be of any JSON type: text() and num() make it what the code expects.
 (function () {
@@ -6,9 +8,8 @@
   const ROW_H = 26;
   const text = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
   const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
-  const diff = (a, b) => (num(a) === null || num(b) === null ? null : a - b);
-  // static/duration.js, loaded first: one rule for durations on every page.
-  const fmtDuration = window.fmtDuration;
+  const { fmtDuration, plural, TraceModel, TraceSearch, TraceDetails } = window;
+  const el = TraceDetails.el;
   const data = JSON.parse(document.getElementById("trace-data").textContent);
   const rows = Array.isArray(data.rows) ? data.rows : [];
   rows.forEach((r) => {
@@ -18,110 +19,166 @@
   });
   const start = num(data.start) || 0;
   const duration = num(data.duration) || 0.001;
-  const viewport = document.getElementById("viewport");
-  const spacer = document.getElementById("spacer");
-  const rowsEl = document.getElementById("rows");
-  const details = document.getElementById("details");
-  const detailsBody = document.getElementById("details-body");
-  const collapsed = new Set();
+  const $ = (id) => document.getElementById(id);
+  const viewport = $("viewport"), spacer = $("spacer"), rowsEl = $("rows"), details = $("details");
+  const model = TraceModel.build(rows);
+  const state = { collapsed: new Set(), openGroups: new Set(), sortBy: "start" };
   let visible = [];
-  let matches = new Set();
-  let selected = null;
-
-  // Each row's index of its last descendant, for collapsing a subtree.
-  const subtreeEnd = new Array(rows.length);
-  const stack = [];
-  rows.forEach((r, i) => {
-    while (stack.length && rows[stack[stack.length - 1]].depth >= r.depth) subtreeEnd[stack.pop()] = i - 1;
-    stack.push(i);
-  });
-  while (stack.length) subtreeEnd[stack.pop()] = rows.length - 1;
+  let matches = [], matchSet = new Set(), matchCursor = -1;
+  let selected = null, cursor = -1;
   const firstOrphan = rows.findIndex((r) => r.orphan);
+  const pct = (t) => ((t - start) / duration) * 100;
 
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
+  // One colour per service, the same on every page: a hash of its key, as the
+  // trace list's `service_colour` filter computes it.
+  function colourOf(key) {
+    let h = 0;
+    for (const ch of text(key)) h = (h * 31 + ch.codePointAt(0)) % 1000003;
+    return "c" + (h % 8);
   }
 
-
   function computeVisible() {
-    visible = [];
-    for (let i = 0; i < rows.length; i++) {
-      visible.push(i);
-      if (collapsed.has(i)) i = subtreeEnd[i];
-    }
+    visible = TraceModel.flatten(model, rows, state);
     spacer.style.height = visible.length * ROW_H + "px";
     // Short traces get a short box; long ones scroll inside 70% of the window.
     viewport.style.height = Math.min(visible.length * ROW_H + 2, Math.max(300, window.innerHeight * 0.7)) + "px";
   }
 
-  function renderRow(i, top) {
-    const r = rows[i];
-    const row = el("div", "row");
-    row.style.top = top + "px";
-    row.id = "span-" + r.span_id;
-    row.dataset.index = i;
-    row.dataset.spanId = r.span_id;
-    row.dataset.parentSpanId = r.parent_span_id || "";
-    row.dataset.depth = r.depth;
-    row.dataset.service = r.service;
-    if (r.is_segment) row.classList.add("segment");
-    if (r.orphan) row.classList.add("orphan");
-    if (r.errors.length) row.classList.add("has-error");
-    if (matches.has(i)) row.classList.add("match");
-    if (selected === i) row.classList.add("selected");
-    if (i === firstOrphan) row.classList.add("first-orphan");
+  // The duration label sits right of a bar, or, near the axis' end, inside a
+  // wide bar or left of a narrow one: never past the waterfall's edge.
+  function addBar(track, s, e, cls, label) {
+    const bar = el("div", "bar " + cls);
+    bar.style.left = pct(s) + "%";
+    bar.style.width = Math.max(0.15, pct(e) - pct(s)) + "%";
+    track.appendChild(bar);
+    const dur = el("span", "dur", label);
+    if (pct(e) <= 60) dur.style.left = pct(e) + "%";
+    else if (pct(e) - pct(s) > 30) { dur.style.right = 100 - pct(e) + "%"; dur.classList.add("inside"); }
+    else { dur.style.right = 100 - pct(s) + "%"; dur.classList.add("before"); }
+    track.appendChild(dur);
+    return bar;
+  }
 
-    const name = el("div", "name");
-    name.style.paddingLeft = 6 + r.depth * 14 + "px";
-    const hasKids = subtreeEnd[i] > i;
-    const toggle = el("button", "toggle", hasKids ? (collapsed.has(i) ? "▸" : "▾") : "");
-    toggle.type = "button";
-    toggle.disabled = !hasKids;
-    toggle.setAttribute("aria-label", collapsed.has(i) ? "expand" : "collapse");
-    toggle.addEventListener("click", (ev) => {
-      ev.stopPropagation();
-      collapsed.has(i) ? collapsed.delete(i) : collapsed.add(i);
-      computeVisible();
-      render();
-    });
-    name.appendChild(toggle);
+  function toggleButton(open, label, onClick) {
+    const b = el("button", "toggle", open ? "▾" : "▸");
+    b.type = "button";
+    b.setAttribute("aria-label", label);
+    b.addEventListener("click", (ev) => { ev.stopPropagation(); onClick(); });
+    return b;
+  }
+
+  function spanName(name, r, i) {
+    const kids = model.nodes[i].kids.length;
+    if (kids) {
+      name.appendChild(toggleButton(!state.collapsed.has(i), state.collapsed.has(i) ? "expand" : "collapse", () => toggleRow(i)));
+      if (state.collapsed.has(i)) name.appendChild(el("span", "tag kids", plural(model.descendants[i], "span") + " hidden"));
+    } else {
+      const b = el("button", "toggle", "");
+      b.type = "button";
+      b.disabled = true;
+      name.appendChild(b);
+    }
     if (r.orphan) name.appendChild(el("span", "tag orphan-tag", "orphan"));
-    if (r.is_segment) name.appendChild(el("span", "svc c" + (r.colour % 8), r.service));
+    if (r.is_segment || r.synthetic) name.appendChild(el("span", "svc " + colourOf(r.service), r.service));
     name.appendChild(el("span", "op", text(r.op) || "span"));
     name.appendChild(el("span", "desc", text(r.description)));
     // Browser SDKs name fetch spans "GET 127.0.0.1": the URL says more.
     const url = r.data && text(r.data["url.full"] || r.data["http.url"] || r.data.url);
-    if (url && text(r.op).startsWith("http.client") && !text(r.description).includes(url)) {
-      name.appendChild(el("span", "url", url));
+    if (url && text(r.op).startsWith("http.client") && !text(r.description).includes(url)) name.appendChild(el("span", "url", url));
+    if (r.user_change) name.appendChild(el("span", "tag user-change", "👤 " + text(r.user_change)));
+    if (r.started_trace && typeof r.started_trace === "object") {
+      const a = el("a", "tag started-trace", "→ started trace " + text(r.started_trace.trace_id).slice(0, 8) + "…");
+      a.href = "/traces/" + encodeURIComponent(text(r.started_trace.trace_id)) + "#span-" + encodeURIComponent(text(r.started_trace.span_id));
+      name.appendChild(a);
     }
     r.errors.forEach((e) => {
       const a = el("a", "err", "⚠ " + (text(e.type) || "error") + (e.value ? ": " + text(e.value) : ""));
-      a.href = "/events/" + encodeURIComponent(e.event_id);
+      a.href = "/events/" + encodeURIComponent(text(e.event_id));
       a.addEventListener("click", (ev) => ev.stopPropagation());
       name.appendChild(a);
     });
-    if (r.logs.length) name.appendChild(el("span", "tag logs", r.logs.length + " log" + (r.logs.length > 1 ? "s" : "")));
-    row.appendChild(name);
+    if (r.logs.length) name.appendChild(el("span", "tag logs", plural(r.logs.length, "log")));
+  }
 
+  // Errors and logs as ticks at their time on their row.
+  function addItemMarks(track, r) {
+    r.errors.concat(r.logs).forEach((item) => {
+      const at = num(item.at) !== null ? item.at : num(item.timestamp);
+      if (at === null) return;
+      const isError = r.errors.includes(item);
+      const mark = el("span", "mark " + (isError ? "error-mark" : "log-mark"));
+      mark.style.left = Math.min(100, Math.max(0, pct(at))) + "%";
+      mark.title = (isError ? text(item.type) + ": " + text(item.value) : text(item.level) + " " + text(item.body)) + " at +" + fmtDuration(num(item.timestamp) === null ? null : item.timestamp - start);
+      track.appendChild(mark);
+    });
+  }
+
+  function spanRow(row, item) {
+    const i = item.i, r = rows[i];
+    row.id = "span-" + r.span_id;
+    row.dataset.index = i;
+    row.dataset.spanId = r.span_id;
+    row.dataset.parentSpanId = r.parent_span_id || "";
+    row.dataset.service = r.service;
+    if (r.is_segment) row.classList.add("segment");
+    if (r.synthetic) row.classList.add("synthetic");
+    if (r.orphan) row.classList.add("orphan");
+    if (r.errors.length) row.classList.add("has-error");
+    if (item.inGroup) row.classList.add("in-group");
+    if (matchSet.has(i)) row.classList.add("match");
+    if (matches[matchCursor] === i) row.classList.add("current-match");
+    if (selected === i) row.classList.add("selected");
+    if (i === firstOrphan) row.classList.add("first-orphan");
+    const name = el("div", "name");
+    name.style.paddingLeft = 6 + item.depth * 14 + "px";
+    spanName(name, r, i);
     const track = el("div", "track");
     const s = num(r.start_timestamp), e = num(r.timestamp);
     if (s !== null && e !== null) {
-      const bar = el("div", "bar c" + (r.colour % 8));
-      bar.style.left = ((s - start) / duration) * 100 + "%";
-      bar.style.width = Math.max(0.15, ((e - s) / duration) * 100) + "%";
+      const bar = addBar(track, s, e, colourOf(r.service), fmtDuration(e - s) + (r.status && r.status !== "ok" ? " · " + text(r.status) : ""));
       if (r.status && r.status !== "ok") bar.classList.add("not-ok");
-      track.appendChild(bar);
-      const label = el("span", "dur", fmtDuration(e - s) + (r.status && r.status !== "ok" ? " · " + text(r.status) : ""));
-      // Past 85% of the axis the label goes left of the bar's end, to stay readable.
-      const end = ((e - start) / duration) * 100;
-      if (end > 85) { label.style.right = 100 - end + "%"; label.classList.add("inside"); } else { label.style.left = end + "%"; }
-      track.appendChild(label);
     }
-    row.appendChild(track);
+    addItemMarks(track, r);
+    row.append(name, track);
     row.addEventListener("click", () => select(i));
+  }
+
+  function groupRow(row, item) {
+    const first = rows[item.members[0]];
+    const open = state.openGroups.has(item.key);
+    row.classList.add("group-row");
+    row.dataset.group = item.key;
+    row.dataset.count = item.members.length;
+    const name = el("div", "name");
+    name.style.paddingLeft = 6 + item.depth * 14 + "px";
+    name.appendChild(toggleButton(open, open ? "collapse group" : "expand group", () => toggleGroup(item.key)));
+    name.appendChild(el("span", "op", text(first.op) || "span"));
+    name.appendChild(el("span", "desc", TraceModel.shape(first.description)));
+    name.appendChild(el("span", "tag count", "×" + item.members.length));
+    const track = el("div", "track");
+    if (item.start !== null && item.end !== null) addBar(track, item.start, item.end, "group-bar " + colourOf(first.service), plural(item.members.length, "similar span"));
+    row.append(name, track);
+    row.addEventListener("click", () => toggleGroup(item.key));
+  }
+
+  function gapRow(row, item) {
+    row.classList.add("gap-row");
+    const name = el("div", "name", "missing instrumentation");
+    name.style.paddingLeft = 6 + item.depth * 14 + 18 + "px";
+    name.title = "Nothing in this segment ran for " + fmtDuration(item.end - item.start) + ": add a span around this code to see it.";
+    const track = el("div", "track");
+    addBar(track, item.start, item.end, "gap-bar", fmtDuration(item.end - item.start));
+    row.append(name, track);
+  }
+
+  function renderRow(v) {
+    const item = visible[v];
+    const row = el("div", "row");
+    row.style.top = v * ROW_H + "px";
+    row.dataset.depth = item.depth;
+    row.dataset.kind = item.kind;
+    if (v === cursor) row.classList.add("cursor");
+    ({ span: spanRow, group: groupRow, gap: gapRow })[item.kind](row, item);
     return row;
   }
 
@@ -129,12 +186,16 @@
     const first = Math.max(0, Math.floor(viewport.scrollTop / ROW_H) - 10);
     const last = Math.min(visible.length, first + Math.ceil(viewport.clientHeight / ROW_H) + 20);
     const frag = document.createDocumentFragment();
-    for (let v = first; v < last; v++) frag.appendChild(renderRow(visible[v], v * ROW_H));
+    for (let v = first; v < last; v++) frag.appendChild(renderRow(v));
     rowsEl.replaceChildren(frag);
   }
 
+  const redraw = () => { computeVisible(); render(); };
+  function toggleRow(i) { state.collapsed.has(i) ? state.collapsed.delete(i) : state.collapsed.add(i); redraw(); }
+  function toggleGroup(key) { state.openGroups.has(key) ? state.openGroups.delete(key) : state.openGroups.add(key); redraw(); }
+
   function drawAxis() {
-    const axis = document.getElementById("axis");
+    const axis = $("axis");
     const ticks = el("div", "ticks");
     for (let k = 0; k <= 4; k++) {
       const t = el("span", "tick", fmtDuration((duration * k) / 4));
@@ -144,125 +205,146 @@
     (data.gaps || []).forEach((g) => {
       const gap = el("span", "gap");
       gap.title = "no span running for " + fmtDuration(g.duration);
-      gap.style.left = (diff(g.start, start) / duration) * 100 + "%";
-      gap.style.width = (g.duration / duration) * 100 + "%";
+      gap.style.left = pct(g.start) + "%";
+      gap.style.width = (num(g.duration) / duration) * 100 + "%";
       ticks.appendChild(gap);
     });
+    drawVitals(ticks);
     axis.appendChild(ticks);
   }
 
-  function addPairs(parent, title, obj) {
-    if (!obj || typeof obj !== "object" || !Object.keys(obj).length) return;
-    parent.appendChild(el("h3", null, title));
-    const table = el("table", "kv");
-    Object.keys(obj).sort().forEach((k) => {
-      if (obj[k] === null || obj[k] === undefined) return;
-      const tr = el("tr");
-      tr.appendChild(el("th", null, k));
-      const v = obj[k];
-      tr.appendChild(el("td", null, text(v)));
-      table.appendChild(tr);
+  // LCP, FCP, TTFB at their time after the pageload started; INP and CLS,
+  // which are no moment, beside the axis. Coloured by Google's thresholds.
+  function drawVitals(ticks) {
+    const strip = $("vitals");
+    TraceModel.vitals(rows).forEach((v) => {
+      const value = v.name === "cls" ? String(Math.round(v.value * 1000) / 1000) : fmtDuration(v.value / 1000);
+      const label = v.name.toUpperCase() + " " + value;
+      const title = label + ": " + { good: "good", meh: "needs improvement", poor: "poor" }[v.rating];
+      if (v.at !== null) {
+        const mark = el("span", "vital vital-" + v.name + " " + v.rating, v.name.toUpperCase());
+        mark.style.left = Math.min(100, Math.max(0, pct(v.at))) + "%";
+        mark.title = title;
+        ticks.appendChild(mark);
+      }
+      if (strip) {
+        const chip = el("span", "vital-chip vital-" + v.name + " " + v.rating, label);
+        chip.title = title;
+        strip.appendChild(chip);
+      }
     });
-    parent.appendChild(table);
   }
 
   function select(i) {
     selected = i;
-    const r = rows[i];
-    detailsBody.replaceChildren();
-    detailsBody.appendChild(el("h2", null, (text(r.op) || "span") + " — " + text(r.description)));
-    addPairs(detailsBody, "Span", {
-      span_id: r.span_id,
-      parent_span_id: r.parent_span_id,
-      segment_id: r.segment_id,
-      trace_id: data.trace_id,
-      service: r.service,
-      status: r.status,
-      duration: fmtDuration(diff(r.timestamp, r.start_timestamp)),
-      starts_at: "+" + fmtDuration(diff(r.start_timestamp, start)),
-      environment: r.environment,
-      release: r.release,
-      origin: r.origin,
-      orphan: r.orphan ? "yes: parent " + r.parent_span_id + " was never received" : null,
-    });
-    addPairs(detailsBody, "User", r.user);
-    addPairs(detailsBody, "Tags", r.tags);
-    addPairs(detailsBody, "Data / attributes", r.data);
-    addPairs(detailsBody, "Dynamic sampling context", r.dsc);
-    if (r.errors.length) {
-      detailsBody.appendChild(el("h3", null, "Errors"));
-      r.errors.forEach((e) => {
-        const a = el("a", "err", (text(e.type) || "error") + ": " + text(e.value));
-        a.href = "/events/" + encodeURIComponent(e.event_id);
-        detailsBody.appendChild(a);
-      });
-    }
-    if (r.logs.length) {
-      detailsBody.appendChild(el("h3", null, "Logs"));
-      const ul = el("ul", "logs");
-      r.logs.forEach((l) => ul.appendChild(el("li", null, "+" + fmtDuration(diff(l.timestamp, start)) + " " + text(l.level) + " " + text(l.body))));
-      detailsBody.appendChild(ul);
-    }
+    const v = visible.findIndex((it) => it.kind === "span" && it.i === i);
+    if (v >= 0) cursor = v;
+    TraceDetails.show($("details-body"), rows[i], { trace_id: data.trace_id, start });
     details.hidden = false;
     render();
   }
 
-  function scrollTo(i) {
-    // Open collapsed ancestors, then bring the row into view.
-    for (const c of Array.from(collapsed)) if (c < i && subtreeEnd[c] >= i) collapsed.delete(c);
+  function closeDetails() { details.hidden = true; selected = null; render(); }
+
+  function scrollToRow(i) {
+    TraceModel.reveal(model, state, i);
     computeVisible();
-    const v = visible.indexOf(i);
+    const v = visible.findIndex((it) => it.kind === "span" && it.i === i);
     viewport.scrollTop = Math.max(0, v * ROW_H - viewport.clientHeight / 3);
     render();
   }
 
-  function rowText(r) {
-    if (r._text === undefined) {
-      r._text = [text(r.op), text(r.description), text(r.span_id), JSON.stringify(r.data || {}), JSON.stringify(r.tags || {})].join(" ").toLowerCase();
-    }
-    return r._text;
+  function wireSearch() {
+    const box = $("span-search"), count = $("search-count");
+    box.addEventListener("input", () => {
+      const q = box.value.trim();
+      const found = q ? TraceSearch.search(rows, q, TraceModel.duration) : { matches: [] };
+      matches = found.matches || [];
+      matchSet = new Set(matches);
+      matchCursor = -1;
+      count.textContent = found.error ? found.error : q ? plural(matches.length, "match", "matches") : "";
+      render();
+    });
+    const step = (by) => {
+      if (!matches.length) return;
+      matchCursor = (matchCursor + by + matches.length) % matches.length;
+      count.textContent = matchCursor + 1 + " of " + matches.length;
+      scrollToRow(matches[matchCursor]);
+    };
+    box.addEventListener("keydown", (ev) => {
+      if (ev.key !== "Enter") return;
+      ev.preventDefault();
+      step(ev.shiftKey ? -1 : 1);
+    });
+    $("search-next").addEventListener("click", () => step(1));
+    $("search-prev").addEventListener("click", () => step(-1));
   }
 
-  let matchCursor = -1;
-  const searchBox = document.getElementById("span-search");
-  searchBox.addEventListener("input", () => {
-    const q = searchBox.value.trim().toLowerCase();
-    matches = new Set();
-    if (q) rows.forEach((r, i) => { if (rowText(r).includes(q)) matches.add(i); });
-    document.getElementById("search-count").textContent = q ? matches.size + " match" + (matches.size === 1 ? "" : "es") : "";
-    matchCursor = -1;
-    render();
-  });
-  searchBox.addEventListener("keydown", (ev) => {
-    if (ev.key !== "Enter" || !matches.size) return;
-    ev.preventDefault();
-    const list = Array.from(matches);
-    matchCursor = (matchCursor + 1) % list.length;
-    scrollTo(list[matchCursor]);
-  });
+  // Arrows move a cursor through the rows, Enter opens one, Esc closes the pane.
+  function wireKeys() {
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") { if (!details.hidden) closeDetails(); return; }
+      if (ev.target.closest && ev.target.closest("input, textarea, select")) return;
+      if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+        ev.preventDefault();
+        cursor = Math.max(0, Math.min(visible.length - 1, cursor + (ev.key === "ArrowDown" ? 1 : -1)));
+        if (cursor * ROW_H < viewport.scrollTop || (cursor + 1) * ROW_H > viewport.scrollTop + viewport.clientHeight) {
+          viewport.scrollTop = Math.max(0, cursor * ROW_H - viewport.clientHeight / 2);
+        }
+        render();
+      } else if (ev.key === "Enter" && visible[cursor]) {
+        const item = visible[cursor];
+        if (item.kind === "span") select(item.i);
+        else if (item.kind === "group") toggleGroup(item.key);
+      }
+    });
+  }
 
-  document.getElementById("expand-all").addEventListener("click", () => { collapsed.clear(); computeVisible(); render(); });
-  document.getElementById("collapse-all").addEventListener("click", () => {
-    rows.forEach((r, i) => { if (r.depth === 0 && subtreeEnd[i] > i) collapsed.add(i); });
-    computeVisible();
-    render();
-  });
-  document.getElementById("details-close").addEventListener("click", () => { details.hidden = true; selected = null; render(); });
-  document.querySelectorAll("button.copy").forEach((b) => b.addEventListener("click", () => {
-    navigator.clipboard.writeText(b.dataset.copy).then(() => { b.textContent = "copied"; }, () => { b.textContent = "select the id to copy it"; });
-  }));
-  viewport.addEventListener("scroll", () => window.requestAnimationFrame(render));
-  window.addEventListener("resize", render);
+  // Dragging the divider gives the pane more or less of the width.
+  function wireResizer() {
+    const handle = $("details-resizer");
+    if (!handle) return;
+    handle.addEventListener("pointerdown", (ev) => {
+      handle.setPointerCapture(ev.pointerId);
+      const move = (e) => {
+        const right = details.parentElement.getBoundingClientRect().right;
+        details.style.width = Math.min(Math.max(260, right - e.clientX), window.innerWidth * 0.7) + "px";
+      };
+      handle.addEventListener("pointermove", move);
+      handle.addEventListener("pointerup", () => handle.removeEventListener("pointermove", move), { once: true });
+    });
+  }
 
-  drawAxis();
-  computeVisible();
-  render();
+  function wireTools() {
+    $("expand-all").addEventListener("click", () => { state.collapsed.clear(); model.tops.concat(...model.nodes.map((n) => n.items)).forEach((it) => it.group && state.openGroups.add(it.key)); redraw(); });
+    $("collapse-all").addEventListener("click", () => {
+      state.openGroups.clear();
+      rows.forEach((r, i) => { if (r.depth === 0 && model.nodes[i].kids.length) state.collapsed.add(i); });
+      redraw();
+    });
+    const sort = $("span-sort");
+    if (sort) sort.addEventListener("change", () => { state.sortBy = sort.value; redraw(); });
+    $("details-close").addEventListener("click", closeDetails);
+    document.querySelectorAll("button.copy").forEach((b) => b.addEventListener("click", () => {
+      navigator.clipboard.writeText(b.dataset.copy).then(() => { b.textContent = "copied"; }, () => { b.textContent = "select the id to copy it"; });
+    }));
+    viewport.addEventListener("scroll", () => window.requestAnimationFrame(render));
+    window.addEventListener("resize", render);
+  }
+
   function showHash() {
     let wanted = location.hash.startsWith("#span-") ? location.hash.slice(6) : null;
     try { wanted = wanted && decodeURIComponent(wanted); } catch (err) { /* not %-encoded: use it as it is */ }
     const i = wanted ? rows.findIndex((r) => r.span_id === wanted) : -1;
-    if (i >= 0) { scrollTo(i); select(i); }
+    if (i >= 0) { scrollToRow(i); select(i); }
   }
+
+  drawAxis();
+  wireSearch();
+  wireKeys();
+  wireResizer();
+  wireTools();
+  redraw();
   window.addEventListener("hashchange", showHash);
   showHash();
   document.body.dataset.waterfall = "ready";

@@ -401,7 +401,9 @@ def test_a_trace_with_poisoned_rows_still_draws(tmp_path, page):
     try:
         page.goto(f"{collector.url}/traces/{segment['trace_id']}")
         page.wait_for_selector("body[data-waterfall=ready]")
-        shown = page.eval_on_selector_all("#rows .row", "els => els.map(e => e.dataset.spanId)")
+        # Five alike siblings fold into a group row: expand all to see every span.
+        page.click("#expand-all")
+        shown = page.eval_on_selector_all("#rows .row[data-span-id]", "els => els.map(e => e.dataset.spanId)")
         assert len(shown) == len(spans)
         for span_id in shown:
             page.click(f"#span-{span_id} .name")

@@ -1,0 +1,154 @@
+// The waterfall's shape: which rows show, in what order. Pure functions over
+// the server's rows (depth-first, each with its depth), so trace.js only draws.
+window.TraceModel = (function () {
+  "use strict";
+  const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
+  const text = (v) => (v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  // Sentry's thresholds: a gap between siblings over 100 ms is "missing
+  // instrumentation"; five or more similar leaf siblings fold into one row.
+  const GAP_MIN = 0.1;
+  const GROUP_MIN = 5;
+
+  // Literals out of a description, so `WHERE id = 7` and `WHERE id = 8` read
+  // as one kind of query (SDKs that parameterise already send the `?`).
+  function shape(description) {
+    return text(description).replace(/'(?:[^']|'')*'|"[^"]*"|\b0x[0-9a-f]+\b|\b[0-9a-f]{8,}\b|\b\d+(?:\.\d+)?\b/gi, "?");
+  }
+
+  function kindOf(row) {
+    return text(row.op) + "\u0000" + shape(row.description);
+  }
+
+  const duration = (row) => {
+    const s = num(row.start_timestamp), e = num(row.timestamp);
+    return s === null || e === null ? null : e - s;
+  };
+
+  // Consecutive leaf siblings of one kind become one group item; a group
+  // hides no subtree, so folding it loses nothing a click cannot bring back.
+  function siblingItems(kids, rows) {
+    const items = [];
+    let k = 0;
+    while (k < kids.length) {
+      let j = k;
+      const leaf = (n) => n.kids.length === 0;
+      while (leaf(kids[k]) && j + 1 < kids.length && leaf(kids[j + 1]) && kindOf(rows[kids[j + 1].i]) === kindOf(rows[kids[k].i])) j++;
+      if (j - k + 1 >= GROUP_MIN) {
+        items.push({ group: kids.slice(k, j + 1), key: "g" + kids[k].i });
+      } else {
+        for (let m = k; m <= j; m++) items.push({ node: kids[m] });
+      }
+      k = j + 1;
+    }
+    return items;
+  }
+
+  // The tree, each parent's children already folded into items, and for every
+  // row its parent row and group, to reveal a row hidden in either.
+  function build(rows) {
+    const tops = [], stack = [];
+    const nodes = rows.map((r, i) => ({ i, kids: [], parent: null }));
+    rows.forEach((r, i) => {
+      while (stack.length && rows[stack[stack.length - 1].i].depth >= r.depth) stack.pop();
+      const parent = stack.length ? stack[stack.length - 1] : null;
+      nodes[i].parent = parent ? parent.i : null;
+      (parent ? parent.kids : tops).push(nodes[i]);
+      stack.push(nodes[i]);
+    });
+    const groupOf = new Array(rows.length).fill(null);
+    const descendants = new Array(rows.length).fill(0);
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const n = nodes[i];
+      n.items = siblingItems(n.kids, rows);
+      n.items.forEach((it) => it.group && it.group.forEach((g) => { groupOf[g.i] = it.key; }));
+      if (n.parent !== null) descendants[n.parent] += descendants[i] + 1;
+    }
+    return { tops: tops.map((node) => ({ node })), nodes, groupOf, descendants };
+  }
+
+  function itemSpan(item, rows) {
+    const members = item.group || [item.node];
+    let start = null, end = null, longest = null;
+    members.forEach((m) => {
+      const r = rows[m.i], s = num(r.start_timestamp), e = num(r.timestamp), d = duration(r);
+      if (s !== null && (start === null || s < start)) start = s;
+      if (e !== null && (end === null || e > end)) end = e;
+      if (d !== null && (longest === null || d > longest)) longest = d;
+    });
+    return { start, end, longest };
+  }
+
+  // Longest first; spans without both times last. Array.sort is stable.
+  function sortedItems(items, rows, sortBy) {
+    if (sortBy !== "duration") return items;
+    const key = (it) => { const d = itemSpan(it, rows).longest; return d === null ? -Infinity : d; };
+    return items.slice().sort((a, b) => key(b) - key(a));
+  }
+
+  // What shows, top to bottom: {kind: "span"|"group"|"gap", depth, ...}.
+  function flatten(model, rows, state) {
+    const out = [];
+    const walk = (items, depth) => {
+      let coveredTo = null;
+      sortedItems(items, rows, state.sortBy).forEach((item) => {
+        const span = itemSpan(item, rows);
+        if (state.sortBy !== "duration" && depth > 0 && coveredTo !== null && span.start !== null && span.start - coveredTo > GAP_MIN) {
+          out.push({ kind: "gap", depth, start: coveredTo, end: span.start });
+        }
+        if (span.end !== null) coveredTo = coveredTo === null ? span.end : Math.max(coveredTo, span.end);
+        if (item.group) {
+          out.push({ kind: "group", depth, key: item.key, members: item.group.map((g) => g.i), start: span.start, end: span.end });
+          if (state.openGroups.has(item.key)) item.group.forEach((g) => out.push({ kind: "span", depth, i: g.i, inGroup: item.key }));
+          return;
+        }
+        out.push({ kind: "span", depth, i: item.node.i });
+        if (!state.collapsed.has(item.node.i)) walk(item.node.items, depth + 1);
+      });
+    };
+    walk(model.tops, 0);
+    return out;
+  }
+
+  // Open every collapsed ancestor and the group a row sits in.
+  function reveal(model, state, i) {
+    if (model.groupOf[i]) state.openGroups.add(model.groupOf[i]);
+    for (let p = model.nodes[i].parent; p !== null; p = model.nodes[p].parent) state.collapsed.delete(p);
+  }
+
+  // Google's thresholds (good up to the first, poor past the second); the
+  // times are milliseconds after navigation start, CLS has no unit.
+  const VITALS = [
+    { name: "ttfb", good: 800, poor: 1800, timed: true },
+    { name: "fcp", good: 1800, poor: 3000, timed: true },
+    { name: "lcp", good: 2500, poor: 4000, timed: true },
+    { name: "inp", good: 200, poor: 500, timed: false },
+    { name: "cls", good: 0.1, poor: 0.25, timed: false },
+  ];
+
+  // Where an SDK puts a vital: v2 span attributes (`browser.web_vital.lcp.value`,
+  // or `lcp` on the pageload span), or a transaction's measurements.
+  function vitalValue(row, name) {
+    const data = row.data && typeof row.data === "object" ? row.data : {};
+    const m = data.measurements && typeof data.measurements === "object" ? data.measurements[name] : null;
+    const candidates = [data["browser.web_vital." + name + ".value"], data["measurements." + name + ".value"], m && m.value];
+    if (text(row.op) === "pageload") candidates.push(data[name]);
+    return candidates.map(num).find((v) => v !== null && v >= 0);
+  }
+
+  function vitals(rows) {
+    const pageload = rows.find((r) => text(r.op) === "pageload");
+    const origin = pageload ? num(pageload.start_timestamp) : null;
+    const found = [];
+    VITALS.forEach((v) => {
+      const source = pageload && vitalValue(pageload, v.name) !== undefined ? pageload : rows.find((r) => vitalValue(r, v.name) !== undefined);
+      if (!source) return;
+      const value = vitalValue(source, v.name);
+      const rating = value <= v.good ? "good" : value <= v.poor ? "meh" : "poor";
+      const at = v.timed && origin !== null ? origin + value / 1000 : null;
+      found.push({ name: v.name, value, rating, at, spanIndex: rows.indexOf(source) });
+    });
+    return found;
+  }
+
+  return { build, flatten, reveal, vitals, shape, duration, GAP_MIN, GROUP_MIN };
+})();
