@@ -309,6 +309,7 @@ def waterfall(trace: dict, requests: dict | None = None, findings: list[dict] = 
         "segment_users": segment_users,
         # Totals: a huge trace's spans, errors and logs are capped on a page.
         "span_count": trace["span_count"],
+        "spans_shown": len(spans),
         "error_count": trace["error_count"],
         "errors_shown": len(trace["errors"]),
         "log_count": trace["log_count"],
