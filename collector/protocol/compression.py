@@ -57,13 +57,14 @@ def _brotli_chunks(body: bytes):
     view = memoryview(body)
     pos = 0
     while not d.is_finished():
-        if d.can_accept_more_data():
-            if pos >= len(body):
-                raise UndecodableBody("truncated brotli stream")
-            chunk, pos = view[pos : pos + CHUNK], pos + CHUNK
-        else:
-            chunk = b""
-        yield d.process(chunk, output_buffer_limit=CHUNK)
+        # Once all input is in, the decoder may still hold output (it then
+        # accepts more data all the same): drain it; only a call that gives
+        # nothing means the stream was cut short.
+        chunk, pos = (view[pos : pos + CHUNK], pos + CHUNK) if d.can_accept_more_data() else (b"", pos)
+        out = d.process(chunk, output_buffer_limit=CHUNK)
+        if not out and not chunk and not d.is_finished():
+            raise UndecodableBody("truncated brotli stream")
+        yield out
 
 
 def _zstd_chunks(body: bytes):

@@ -2,6 +2,7 @@
 
 import gzip
 
+import brotli
 import pytest
 
 from collector.protocol.compression import decode, normalize_encoding
@@ -58,3 +59,13 @@ def test_every_decoding_failure_is_a_refusal():
     # Ingest answers any Refusal; a decoding failure must never escape as
     # another exception (a 500).
     assert issubclass(UndecodableBody, Refusal) and issubclass(BodyTooLarge, Refusal)
+
+
+def test_a_large_brotli_body_is_drained_whole_and_a_cut_one_refused():
+    # The decoder holds output past its buffer limit once all input is in (a
+    # real SDK's 2.6 MB transaction): that is not a truncated stream.
+    body = b"".join(b"%d:" % n + b"x" * 700 for n in range(4000))
+    compressed = brotli.compress(body)
+    assert decode(compressed, "br", len(body)) == body
+    with pytest.raises(UndecodableBody, match="truncated"):
+        decode(compressed[: len(compressed) // 2], "br", len(body))
