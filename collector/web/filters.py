@@ -79,7 +79,7 @@ def ago_tag(ts) -> Markup:
     )
 
 
-def relative_to(ts, reference) -> str:
+def relative_to(ts, reference=None) -> str:
     """How long before (or after) `reference` a timestamp is: "-1.2 s"."""
     at, ref = moment(ts), moment(reference)
     if at is None or ref is None:
@@ -172,6 +172,16 @@ def url_part(value) -> str:
     return quote(as_str(value) or "", safe="")
 
 
+def service_colour(key) -> str:
+    """A service's colour class, c0 to c7, from a hash of its key ("backend ·
+    sentry.python.fastapi"): the same as colourOf in static/trace.js, so a
+    service has one colour in the trace list and in the waterfall."""
+    h = 0
+    for ch in as_str(key) or "":
+        h = (h * 31 + ord(ch)) % 1000003
+    return f"c{h % 8}"
+
+
 def thousands(value) -> str:
     number = as_number(value)
     return f"{number:,.0f}" if number is not None else "—"
@@ -190,4 +200,5 @@ FILTERS = {
     "category": category,
     "id": url_part,
     "thousands": thousands,
+    "service_colour": service_colour,
 }
