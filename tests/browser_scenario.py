@@ -96,7 +96,13 @@ def _backend_heads(listing: dict, browser_trace_id: str) -> list[dict]:
 
 
 def run_scenario(
-    collector, page, tmp_path: Path, lifecycle: str = "stream", propagate: bool = True, anonymous_only: bool = False
+    collector,
+    page,
+    tmp_path: Path,
+    lifecycle: str = "stream",
+    propagate: bool = True,
+    anonymous_only: bool = False,
+    login_first: bool = False,
 ) -> dict:
     """Drive the page once; return the browser's trace id, the backend's URL
     and the page's origin once the collector holds the browser's pageload
@@ -108,7 +114,14 @@ def run_scenario(
     try:
         backend, backend_url = _start_backend(collector.dsn, page_origin, anonymous_only)
         try:
-            config = {"dsn": collector.dsn, "backend": backend_url, "lifecycle": lifecycle, "propagate": propagate}
+            config = {
+                "dsn": collector.dsn,
+                "backend": backend_url,
+                "lifecycle": lifecycle,
+                "propagate": propagate,
+                # The user is named only after the login request, as a real app does.
+                "loginFirst": login_first,
+            }
             (site / "index.html").write_text(
                 "<!doctype html><title>shop</title><script>window.__config = "
                 + json.dumps(config).replace("<", "\\u003c")

@@ -154,13 +154,26 @@ def offset_text(seconds: float) -> str:
     return f"+{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
+def _end(row: dict) -> float:
+    return row["timestamp"] if row["timestamp"] is not None else row["start_timestamp"]
+
+
+def _tells_the_user(row: dict) -> bool:
+    """Segments and requests: the browser SDK builds its browser.* and
+    resource.* spans after the fact, with the user of that moment, not of
+    the time they show."""
+    op = as_str(row["op"]) or ""
+    timed = row["start_timestamp"] is not None and not row.get("synthetic")
+    return timed and (bool(row["is_segment"]) or op.startswith("http."))
+
+
 def mark_user_changes(rows: list[dict], start: float) -> None:
     """`user_change` on the first row, in time order within each service
-    category (web, mobile, backend), whose user differs from the row before."""
-    timed = sorted(
-        (r for r in rows if r["start_timestamp"] is not None and not r.get("synthetic")),
-        key=lambda r: r["start_timestamp"],
-    )
+    category (web, mobile, backend), whose user differs from the row before.
+    Rows are taken in the order they ended: a streamed span takes the scope's
+    user when it ends, so a request sent before login and answered after it
+    carries the new user. The old user held at least until the previous row ended."""
+    timed = sorted((r for r in rows if _tells_the_user(r)), key=_end)
     previous: dict[str, tuple] = {}
     for row in rows:
         row["user_change"] = None
@@ -171,7 +184,7 @@ def mark_user_changes(rows: list[dict], start: float) -> None:
         if before is not None and now[0] != before[1][0]:
             row["user_change"] = (
                 f"{user_text(before[0]['user'], before[1][1])} until "
-                f"{offset_text(row['start_timestamp'] - start)}, then {user_text(row['user'], now[1])}"
+                f"{offset_text(_end(before[0]) - start)}, then {user_text(row['user'], now[1])}"
             )
         previous[category] = (row, now)
 

@@ -24,10 +24,17 @@ async function main() {
   const pageloadEnded = new Promise((resolve) => {
     Sentry.getClient().on('spanEnd', (span) => span === pageload && resolve());
   });
-  Sentry.setUser({ id: '42', email: 'ada@example.com' });
+  const user = { id: '42', email: 'ada@example.com' };
+  if (!cfg.loginFirst) Sentry.setUser(user);
   // A logged-in app sends its token on every API call.
   const auth = { Authorization: 'Bearer token-42' };
   await fetch(`${cfg.backend}/api/login`, { method: 'POST', headers: auth });
+  if (cfg.loginFirst) {
+    // A streamed span takes the user it ends with: let the login fetch's
+    // span end (on its resource timing, or 300 ms later) before logging in.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    Sentry.setUser(user);
+  }
   await fetch(`${cfg.backend}/api/orders`, { headers: auth });
   // The 500 comes from Starlette's error middleware, outside CORS, so the
   // browser sees a network error, as it would in a real app.

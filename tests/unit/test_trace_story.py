@@ -76,14 +76,17 @@ def rows_by_id(view):
 
 def test_the_first_row_with_a_new_user_says_who_it_was_before_and_after():
     spans = [
-        span("1", None, "pageload", 0, 2, user={"ip": "10.0.0.1"}, segment=True),
-        span("2", "1", "http.client", 0.1, 0.3, user={"ip": "10.0.0.1"}),
-        span("3", "1", "http.client", 0.342, 0.5, user={"id": "42"}, data={"authenticated": True}),
+        # The pageload ends last, once the user is known.
+        span("1", None, "pageload", 0, 2, user={"id": "42"}, segment=True),
+        span("2", "1", "http.client", 0.1, 0.342, user={"ip": "10.0.0.1"}),
+        # Sent before login, answered after: a streamed span takes the user it ends with.
+        span("5", "1", "http.client", 0.2, 0.45, user={"id": "42"}, data={"authenticated": True}),
+        span("3", "1", "http.client", 0.35, 0.5, user={"id": "42"}, data={"authenticated": True}),
         span("4", "1", "http.client", 0.6, 0.7, user={"id": "42"}, data={"authenticated": True}),
     ]
     rows = rows_by_id(waterfall(trace(spans)))
-    assert rows["3"]["user_change"] == "anonymous until +342 ms, then id 42, authenticated=true"
-    assert [rows[i]["user_change"] for i in ("1", "2", "4")] == [None, None, None]
+    assert rows["5"]["user_change"] == "anonymous until +342 ms, then id 42, authenticated=true"
+    assert [rows[i]["user_change"] for i in ("1", "2", "3", "4")] == [None, None, None, None]
 
 
 def test_user_changes_are_counted_per_service_category():
