@@ -144,3 +144,18 @@ def test_the_pager_keeps_filters_and_the_chosen_limit():
     assert (links["newer"], links["older"]) == ("?user=ada&limit=5&page=1", "?user=ada&limit=5&page=3")
     first = pager({}, params.Window(50, 0), has_next=False)
     assert first == {"page": 1, "newer": None, "older": None, "filtered": False}
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run trace.js's hash")
+def test_a_service_has_one_colour_in_the_list_and_the_waterfall():
+    keys = ["backend · sentry.python.fastapi", "web · sentry.javascript.browser", "mobile · sentry.cocoa", "é · ü"]
+    source = (Path(__file__).parents[2] / "templates" / "static" / "trace.js").read_text()
+    hash_function = source[source.index("  function colourOf") : source.index("  function computeVisible")]
+    program = (
+        "const text = (v) => String(v);\n"
+        + hash_function
+        + f"\nconsole.log(JSON.stringify({json.dumps(keys)}.map(colourOf)));"
+    )
+    out = subprocess.run(["node", "-e", program], capture_output=True, text=True, timeout=30, check=True)
+    assert json.loads(out.stdout) == [filters.service_colour(k) for k in keys]
+    assert len({filters.service_colour(k) for k in keys}) > 1
