@@ -182,16 +182,6 @@ def service_colour(key) -> str:
     return f"c{h % 8}"
 
 
-def service_colour(key) -> str:
-    """A service's colour class, c0 to c7, from a hash of its key ("backend ·
-    sentry.python.fastapi"): the same as colourOf in static/trace.js, so a
-    service has one colour in the trace list and in the waterfall."""
-    h = 0
-    for ch in as_str(key) or "":
-        h = (h * 31 + ord(ch)) % 1000003
-    return f"c{h % 8}"
-
-
 def thousands(value) -> str:
     number = as_number(value)
     return f"{number:,.0f}" if number is not None else "—"
