@@ -526,3 +526,17 @@ def test_types_without_a_handler_are_kept_raw_and_limits_are_by_type():
     rows = normalize(envelope, "1", received_at=NOW).rows
     assert [(r["type"], r["payload"]) for r in rows["other_items"]] == [("check_in", b"{}"), ("brand_new", b"\x00raw")]
     assert [(f["item_index"], f["item_type"]) for f in rows["item_failures"]] == [(2, "check_in")]
+
+
+def test_a_pageloads_web_vitals_reach_its_root_span():
+    measurements = {"lcp": {"value": 2600.0, "unit": "millisecond"}, "cls": {"value": 0.05, "unit": ""}}
+    transaction = {
+        "type": "transaction",
+        "transaction": "/checkout",
+        "start_timestamp": NOW - 2,
+        "timestamp": NOW - 1,
+        "measurements": measurements,
+        "contexts": {"trace": {"trace_id": "a" * 32, "span_id": "b" * 16, "op": "pageload"}},
+    }
+    (root,) = rows_of("transaction", transaction)["spans"]
+    assert json.loads(root["data"])["measurements"] == measurements

@@ -59,6 +59,11 @@ def _root_span(payload: dict, trace: dict, ctx: Context, common: dict, event_id:
     for key in ("url", "method"):
         if request.get(key):
             root_data.setdefault(f"http.request.{key}", request[key])
+    # Web vitals of a classic pageload (lcp, fcp, ttfb, cls…) travel in the
+    # event's measurements; the waterfall draws them from the root's data.
+    measurements = as_dict(payload.get("measurements"))
+    if measurements:
+        root_data.setdefault("measurements", measurements)
     return {
         "trace_id": as_id(trace.get("trace_id")),
         "span_id": span_id,
