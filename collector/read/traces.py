@@ -314,5 +314,7 @@ def waterfall(trace: dict, requests: dict | None = None, findings: list[dict] = 
         "errors_shown": len(trace["errors"]),
         "log_count": trace["log_count"],
         "logs_shown": len(trace["logs"]),
+        # In time order (as read), each also placed on its row above.
+        "logs": trace["logs"],
         "users": trace["users"],
     }

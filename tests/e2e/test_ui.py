@@ -202,7 +202,7 @@ def test_ten_thousand_spans_render_without_freezing(collector, page):
         browser_envelope(collector, spans[chunk : chunk + 1000])
     page.goto(f"{collector.url}/traces/{TRACE}", timeout=60_000)
     page.wait_for_selector("body[data-waterfall=ready]", timeout=60_000)
-    assert "10000 spans" in page.inner_text(".facts")
+    assert "10,000 spans" in page.inner_text(".facts")
     # Virtualised: a screenful of rows in the DOM, not ten thousand.
     assert 10 < len(rows(page)) < 200
     page.fill("#span-search", "step 9999")

@@ -113,6 +113,11 @@ async def test_a_trace_of_logs_only_has_a_page(client):
     assert "only a log &lt;b&gt;" in text and "and another" in text and "2 logs" in text
     assert "errors and logs of sentry.python — no span stored" in text
     assert (await client.get(f"/api/traces/{trace_id}")).status == 200
+    # The logs tab lists them in time order, below the waterfall, and points to /logs.
+    logs_tab = text[text.index('id="trace-logs"') :]
+    assert logs_tab.index("only a log &lt;b&gt;") < logs_tab.index("and another")
+    assert text.index('id="waterfall"') < text.index('id="trace-logs"')
+    assert f"/logs?trace_id={trace_id}" in text
 
 
 async def test_a_trace_of_errors_only_has_a_page(client):
