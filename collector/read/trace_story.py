@@ -51,7 +51,10 @@ def clamp_items(rows: list[dict], start: float, end: float) -> None:
 # --- errors and logs without a stored span ------------------------------------
 
 
-def _synthetic_row(n: int, service: str, item: dict) -> dict:
+def _synthetic_row(n: int, service: str, item: dict, paged: bool) -> dict:
+    # On a page of a huge trace, a span an item names may simply be on
+    # another page: say so rather than claim it was never stored.
+    missing = "span on another page of this trace" if paged else "no span stored"
     return {
         "trace_id": None,
         "span_id": f"service-{n}",
@@ -59,7 +62,7 @@ def _synthetic_row(n: int, service: str, item: dict) -> dict:
         "segment_id": None,
         "is_segment": False,
         "op": SYNTHETIC_OP,
-        "description": f"errors and logs of {service.split(' · ')[-1]} — no span stored",
+        "description": f"errors and logs of {service.split(' · ')[-1]} — {missing}",
         "start_timestamp": None,
         "timestamp": None,
         "status": None,
@@ -90,11 +93,12 @@ def _running_segment(segments: list[dict], t: float | None) -> dict | None:
     return max(open_at, key=lambda s: s["start_timestamp"], default=None)
 
 
-def place_items(rows: list[dict], errors: list[dict], logs: list[dict], service_of) -> list[dict]:
+def place_items(rows: list[dict], errors: list[dict], logs: list[dict], service_of, paged: bool = False) -> list[dict]:
     """Put each error and log on a row: its own span if stored; else, when it
     names no span, the segment of its service running at its time; else a
     synthetic row of its service. Returns the synthetic rows made.
-    `service_of(item)` is the service key the rows' `service` holds."""
+    `service_of(item)` is the service key the rows' `service` holds; `paged`
+    when the rows are one page of a larger trace."""
     by_id = {r["span_id"]: r for r in rows}
     segments: dict[str, list[dict]] = {}
     for r in rows:
@@ -110,7 +114,7 @@ def place_items(rows: list[dict], errors: list[dict], logs: list[dict], service_
             if row is None:
                 row = synthetic.get(service)
                 if row is None:
-                    row = synthetic[service] = _synthetic_row(len(synthetic), service, item)
+                    row = synthetic[service] = _synthetic_row(len(synthetic), service, item, paged)
             row[kind].append(item)
     for row in synthetic.values():
         times = [i["timestamp"] for i in (*row["errors"], *row["logs"]) if i["timestamp"] is not None]

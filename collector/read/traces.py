@@ -285,7 +285,8 @@ def waterfall(trace: dict, requests: dict | None = None, findings: list[dict] = 
         )
         rows.append(span)
     item_service = lambda item: _service_key({"sdk": item["sdk"], "platform": None})  # noqa: E731
-    for row in trace_story.place_items(rows, trace["errors"], trace["logs"], item_service):
+    paged = (trace["span_count"] or 0) > len(spans)
+    for row in trace_story.place_items(rows, trace["errors"], trace["logs"], item_service, paged):
         service = _service_of(services, row)
         row.update(service=service["key"], colour=service["colour"])
         rows.append(row)

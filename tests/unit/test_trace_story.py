@@ -232,3 +232,10 @@ def test_an_outlier_is_clamped_to_the_edge_and_keeps_its_time():
 def test_without_spans_an_item_an_hour_off_does_not_stretch_the_axis():
     logs = [item(0), item(1), item(2), item(-86400)]
     assert trace_story.axis([], logs) == (T, T + 2)
+
+
+def test_on_a_page_of_a_huge_trace_a_missing_span_may_be_on_another_page():
+    spans = [span("1", None, "http.server", 0, 1, sdk=PY, segment=True)]
+    paged = {**trace(spans, [item(0.5, span_id="later", event_id="e1")]), "span_count": 20_000}
+    (synthetic,) = [r for r in waterfall(paged)["rows"] if r["synthetic"]]
+    assert synthetic["description"].endswith("span on another page of this trace")
