@@ -73,10 +73,11 @@ bench: install
 bench-attacks: install
 	$(BIN)/python bench/attacks.py
 
-# README's screenshot: a real stitched trace from the end-to-end test.
+# README's screenshot: a real stitched trace from the end-to-end test, the
+# user naming itself after login and a backend segment's received headers.
 screenshot: test-deps
 	SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q \
-	  "tests/e2e/test_browser_sdk.py::test_browser_and_backend_stitch_into_one_trace[stream]"
+	  tests/e2e/test_trace_story.py::test_the_page_marks_the_user_switch_and_what_the_backend_received
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules tests/browser/node_modules

@@ -2,7 +2,6 @@
 a real FastAPI backend with sentry-sdk, one stitched trace in the collector,
 checked through the API and on the collector's own trace page."""
 
-import os
 
 import pytest
 
@@ -82,9 +81,6 @@ def test_browser_and_backend_stitch_into_one_trace(collector, page, tmp_path, li
     assert users.count("ada@example.com") == 4  # the pageload and three backend segments
     assert page.inner_text("#findings").startswith("Doctor: nothing wrong found")
     assert page.errors == []
-    if os.environ.get("SCREENSHOT_DIR"):
-        page.set_viewport_size({"width": 1400, "height": 1000})
-        page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "trace-view.png"), full_page=True)
 
 
 def test_without_propagation_the_backend_starts_its_own_traces(collector, page, tmp_path):

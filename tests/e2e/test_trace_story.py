@@ -2,6 +2,8 @@
 Chromium names the user only after logging in, and the FastAPI backend's
 segments show the sentry-trace and baggage they received."""
 
+import os
+
 from browser_scenario import BACKEND_PATHS, backend_segments, run_scenario
 
 
@@ -29,3 +31,12 @@ def test_the_page_marks_the_user_switch_and_what_the_backend_received(collector,
         assert row.locator(f'a[href="#span-{sent_by}"]').inner_text() == f"span {sent_by}"
         assert f"{run['trace_id']}-{sent_by}-1" in received and "sampled=true" in received
         assert "rate 1 · web@1.0.0 · test" in received, received
+
+    # README's screenshot: the user switch above the waterfall, and the
+    # details of a backend segment showing what it received.
+    page.click(f'#rows .row[data-span-id="{servers["/api/orders"]["span_id"]}"]')
+    details = page.locator("#details")
+    assert details.is_visible() and "sentry-trace" in details.inner_text()
+    if os.environ.get("SCREENSHOT_DIR"):
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "trace-view.png"))
