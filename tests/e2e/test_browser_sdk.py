@@ -2,7 +2,6 @@
 a real FastAPI backend with sentry-sdk, one stitched trace in the collector,
 checked through the API and on the collector's own trace page."""
 
-
 import pytest
 
 from browser_scenario import BACKEND_PATHS, backend_segments, run_scenario
