@@ -77,7 +77,7 @@ bench-attacks: install
 # user naming itself after login and a backend segment's received headers.
 screenshot: test-deps
 	SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q \
-	  tests/e2e/test_trace_story.py::test_the_page_marks_the_user_switch_and_what_the_backend_received
+	  tests/e2e/test_trace_story_sdk.py::test_the_page_marks_the_user_switch_and_what_the_backend_received
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules tests/browser/node_modules
