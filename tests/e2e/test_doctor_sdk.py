@@ -60,8 +60,13 @@ def test_envelopes_from_one_side_only_make_an_orphan(collector):
     trace_id = json.loads(out.stdout)["items"]
     assert trace_id == "c" * 32
     found = findings(collector, trace_id=trace_id)
-    assert [f["kind"] for f in found] == ["orphan_segment"]
-    assert found[0]["evidence"]["parent_span_id"] == "d" * 16 and found[0]["sdk"] == "sentry.python.fastapi"
+    # The trace's findings are what /doctor says of it: the orphan, and the
+    # app's anonymous requests if /doctor counts this trace among them.
+    orphans = [f for f in found if f["kind"] == "orphan_segment"]
+    assert len(orphans) == 1 and {f["kind"] for f in found} <= {"orphan_segment", "anonymous_events"}
+    assert orphans[0]["evidence"]["parent_span_id"] == "d" * 16 and orphans[0]["sdk"] == "sentry.python.fastapi"
+    window = [f for f in collector.get("/api/doctor?since=1h")["findings"] if trace_id in _traces_of(f)]
+    assert sorted(f["kind"] for f in window) == sorted(f["kind"] for f in found)
     cli = subprocess.run(
         [sys.executable, "-m", "collector", "doctor", "--db", str(collector.db), "--trace", trace_id],
         capture_output=True,
@@ -69,3 +74,7 @@ def test_envelopes_from_one_side_only_make_an_orphan(collector):
         timeout=60,
     )
     assert cli.returncode == 1 and "orphan_segment" in cli.stdout and "d" * 16 in cli.stdout
+
+
+def _traces_of(finding: dict) -> set:
+    return {finding["trace_id"], *finding["evidence"].get("traces", ())}
