@@ -9,7 +9,7 @@ do; the merging is pure and tested on its own.
 from __future__ import annotations
 
 from ..protocol.jsonshape import typed
-from .queries import _horizon, _like, dicts, id_forms, typed_rows
+from .queries import believable_until, dicts, id_forms, trace_filter_clauses, typed_rows
 
 USER_TYPES = {"id": str, "email": str, "username": str, "sdk": str, "seen": int, "last_seen": float}
 # One row per (id, email, username, SDK): many more than the users listed.
@@ -27,7 +27,7 @@ def user_records(conn, limit: int = MAX_USER_RECORDS) -> list[dict]:
             "  UNION ALL SELECT user_id, user_email, user_username, sdk_name, timestamp FROM events"
             "   WHERE coalesce(user_email, user_id, user_username) IS NOT NULL)"
             " GROUP BY 1, 2, 3, 4 ORDER BY last_seen DESC LIMIT ?",
-            (_horizon(), limit),
+            (believable_until(), limit),
         ),
         USER_TYPES,
     )
@@ -102,34 +102,13 @@ def error_groups(conn, limit: int = 200) -> list[dict]:
             "  group_concat(DISTINCT sdk_name) AS sdks, max(event_id) AS latest_event_id"
             "  FROM events GROUP BY fingerprint ORDER BY last_seen DESC LIMIT ?) AS g"
             " LEFT JOIN events AS e ON e.event_id = g.latest_event_id ORDER BY g.last_seen DESC",
-            (_horizon(), limit),
+            (believable_until(), limit),
         ),
         GROUP_TYPES,
     )
     for row in rows:
         row["sdks"] = ", ".join((row["sdks"] or "").split(",")) if row["sdks"] else None
     return rows
-
-
-def trace_filter_clauses(filters: dict) -> tuple[list[str], list]:
-    """The WHERE clauses of the trace list's filters, as search_traces applies them."""
-    where, args = [], []
-    for column, key, quoted in (
-        ("users", "user", False),
-        ("environments", "environment", True),
-        ("releases", "release", True),
-        ("sdks", "sdk", False),
-    ):
-        value = filters.get(key)
-        if value:
-            where.append(f"{column} LIKE ? ESCAPE '\\'")
-            args.append(_like(f'"{value}"' if quoted else value))
-    if filters.get("has_errors"):
-        where.append("error_count > 0")
-    if filters.get("min_duration_ms"):
-        where.append("(end_timestamp - start_timestamp) * 1000 >= ?")
-        args.append(filters["min_duration_ms"])
-    return where, args
 
 
 def count_traces(conn, filters: dict) -> int:

@@ -182,13 +182,13 @@ def _like(value: str) -> str:
 FUTURE_SLACK = 86400.0
 
 
-def _horizon() -> float:
+def believable_until() -> float:
+    """Starts later than this are not believable: sorted as unknown."""
     return time.time() + FUTURE_SLACK
 
 
-def search_traces(conn, filters: dict, limit: int, offset: int) -> list[dict]:
-    """The trace list, filtered, newest first. The JSON list columns of
-    `traces` are matched as text: one pass over a narrow table, no span scans."""
+def trace_filter_clauses(filters: dict) -> tuple[list[str], list]:
+    """The WHERE clauses of the trace list's filters, on the narrow traces table."""
     where, args = [], []
     for column, key, quoted in (
         ("users", "user", False),
@@ -205,7 +205,14 @@ def search_traces(conn, filters: dict, limit: int, offset: int) -> list[dict]:
     if filters.get("min_duration_ms"):
         where.append("(end_timestamp - start_timestamp) * 1000 >= ?")
         args.append(filters["min_duration_ms"])
-    horizon = _horizon()
+    return where, args
+
+
+def search_traces(conn, filters: dict, limit: int, offset: int) -> list[dict]:
+    """The trace list, filtered, newest first. The JSON list columns of
+    `traces` are matched as text: one pass over a narrow table, no span scans."""
+    where, args = trace_filter_clauses(filters)
+    horizon = believable_until()
     # Walks the start_timestamp index; text, NULL and far-future starts fail the test.
     known = ["start_timestamp <= ?", *where]
     known_rows = dicts(
@@ -286,7 +293,7 @@ def error_groups(conn, limit: int = 200) -> list[dict]:
             " count(DISTINCT coalesce(user_email, user_id, user_username)) AS users,"
             " group_concat(DISTINCT sdk_name) AS sdks, max(event_id) AS latest_event_id"
             " FROM events GROUP BY fingerprint ORDER BY last_seen DESC LIMIT ?",
-            (_horizon(), limit),
+            (believable_until(), limit),
         ),
         GROUP_TYPES,
     )
@@ -302,7 +309,7 @@ def user_activity(conn, key: str, limit: int = 200) -> dict:
         )
     )
     trace_ids = [r["trace_id"] for r in spans]
-    horizon = _horizon()
+    horizon = believable_until()
     errors = typed_rows(
         conn.execute(
             "SELECT event_id, trace_id, title, level, timestamp, sdk_name, user_id, user_email, user_username"
@@ -340,7 +347,7 @@ def list_users(conn, limit: int = 200) -> list[dict]:
             "  UNION ALL SELECT user_id, user_email, user_username, sdk_name, timestamp FROM events"
             "   WHERE coalesce(user_email, user_id, user_username) IS NOT NULL)"
             " GROUP BY key ORDER BY last_seen DESC LIMIT ?",
-            (_horizon(), limit),
+            (believable_until(), limit),
         ),
         {"key": str, "id": str, "email": str, "username": str, "seen": int, "last_seen": float, "sdks": str},
     )
