@@ -272,33 +272,6 @@ def attachments_of(conn, event_id: str) -> list[dict]:
     )
 
 
-GROUP_TYPES = {
-    "fingerprint": str,
-    "title": str,
-    "count": int,
-    "first_seen": float,
-    "last_seen": float,
-    "users": int,
-    "sdks": str,
-    "latest_event_id": str,
-}
-
-
-def error_groups(conn, limit: int = 200) -> list[dict]:
-    # A group whose events all claim to come from the far future sorts last.
-    return typed_rows(
-        conn.execute(
-            "SELECT fingerprint, max(title) AS title, count(*) AS count, min(timestamp) AS first_seen,"
-            " max(CASE WHEN timestamp <= ? THEN timestamp END) AS last_seen,"
-            " count(DISTINCT coalesce(user_email, user_id, user_username)) AS users,"
-            " group_concat(DISTINCT sdk_name) AS sdks, max(event_id) AS latest_event_id"
-            " FROM events GROUP BY fingerprint ORDER BY last_seen DESC LIMIT ?",
-            (believable_until(), limit),
-        ),
-        GROUP_TYPES,
-    )
-
-
 def user_activity(conn, key: str, limit: int = 200) -> dict:
     """Traces and errors of one user, matched on id, email or username."""
     spans = dicts(
@@ -333,21 +306,3 @@ def user_activity(conn, key: str, limit: int = 200) -> dict:
         else []
     )
     return {"traces": traces, "errors": errors}
-
-
-def list_users(conn, limit: int = 200) -> list[dict]:
-    """Users seen recently, on segments and errors, with what reported them."""
-    return typed_rows(
-        conn.execute(
-            "SELECT coalesce(user_email, user_id, user_username) AS key, max(user_id) AS id,"
-            " max(user_email) AS email, max(user_username) AS username, count(*) AS seen,"
-            " max(CASE WHEN ts <= ? THEN ts END) AS last_seen, group_concat(DISTINCT sdk_name) AS sdks FROM ("
-            "  SELECT user_id, user_email, user_username, sdk_name, start_timestamp AS ts FROM spans"
-            "   WHERE is_segment = 1 AND coalesce(user_email, user_id, user_username) IS NOT NULL"
-            "  UNION ALL SELECT user_id, user_email, user_username, sdk_name, timestamp FROM events"
-            "   WHERE coalesce(user_email, user_id, user_username) IS NOT NULL)"
-            " GROUP BY key ORDER BY last_seen DESC LIMIT ?",
-            (believable_until(), limit),
-        ),
-        {"key": str, "id": str, "email": str, "username": str, "seen": int, "last_seen": float, "sdks": str},
-    )
