@@ -172,3 +172,23 @@ async def started(path: str, **options) -> Writer:
 def batch(event_id: str, message) -> Batch:
     event = {"event_id": event_id, "message": message, "trace_id": "t" * 32}
     return Batch(envelope={"body": b"{}", "item_count": 1}, rows={"events": [event]})
+
+
+def v2_span(trace_id: str, t0: float, span_id, parent, name, op, start, end, segment=False, attributes=None) -> dict:
+    """A span as JS SDK v11 streams it (a `span` v2 item's record), `start`
+    and `end` in seconds after `t0`; attributes typed by their Python type."""
+    typed = {"sentry.op": {"type": "string", "value": op}}
+    for key, value in (attributes or {}).items():
+        kind = "double" if isinstance(value, (int, float)) and not isinstance(value, bool) else "string"
+        typed[key] = {"type": kind, "value": value}
+    return {
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_span_id": parent,
+        "name": name,
+        "start_timestamp": t0 + start,
+        "end_timestamp": t0 + end,
+        "is_segment": segment,
+        "status": "ok",
+        "attributes": typed,
+    }

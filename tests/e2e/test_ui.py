@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import helpers
 from collector.web.filters import fmt_duration
 from helpers import post_envelope
 from stored_rows import healthy_rows, row_ids, write_rows
@@ -15,19 +16,8 @@ TRACE = "a1" * 16
 
 
 def v2_span(span_id, parent, name, op, start, end, segment=False, **attrs):
-    attributes = {"sentry.op": {"type": "string", "value": op}}
-    attributes.update({k.replace("_", "."): {"type": "string", "value": v} for k, v in attrs.items()})
-    return {
-        "trace_id": TRACE,
-        "span_id": span_id,
-        "parent_span_id": parent,
-        "name": name,
-        "start_timestamp": T0 + start,
-        "end_timestamp": T0 + end,
-        "is_segment": segment,
-        "status": "ok",
-        "attributes": attributes,
-    }
+    attributes = {k.replace("_", "."): v for k, v in attrs.items()}
+    return helpers.v2_span(TRACE, T0, span_id, parent, name, op, start, end, segment, attributes)
 
 
 def browser_envelope(collector, spans, email="ada@example.com"):

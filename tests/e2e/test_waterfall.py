@@ -4,6 +4,7 @@ axis, key:value search, the keyboard, a details pane beside the timeline."""
 
 import time
 
+import helpers
 from helpers import post_envelope
 
 T0 = time.time() - 60
@@ -15,19 +16,7 @@ VITALS = {"lcp": 3100.0, "fcp": 900.0, "ttfb": 2000.0, "inp": 600.0, "cls": 0.05
 
 
 def v2_span(span_id, parent, name, op, start, end, segment=False, **numbers):
-    attributes = {"sentry.op": {"type": "string", "value": op}}
-    attributes.update({k: {"type": "double", "value": v} for k, v in numbers.items()})
-    return {
-        "trace_id": TRACE,
-        "span_id": span_id,
-        "parent_span_id": parent,
-        "name": name,
-        "start_timestamp": T0 + start,
-        "end_timestamp": T0 + end,
-        "is_segment": segment,
-        "status": "ok",
-        "attributes": attributes,
-    }
+    return helpers.v2_span(TRACE, T0, span_id, parent, name, op, start, end, segment, numbers)
 
 
 def post_browser_spans(collector):
