@@ -26,6 +26,12 @@ tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/p
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund
 
+# The replay page's player (Sentry's rrweb-player, pinned in player/package-lock.json),
+# rebuilt into templates/static/vendor. Those files are committed: `make run` needs no npm.
+.PHONY: player
+player:
+	cd player && npm ci --no-audit --no-fund && npm run build
+
 install: $(VENV)/.installed
 
 # `make run HOST=… PORT=… DB=…` passes those as flags; otherwise the collector
