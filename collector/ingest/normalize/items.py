@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import orjson
 
-from ...protocol.envelope import Item
+from ...protocol import replays
+from ...protocol.envelope import Item, ItemType
 from ...protocol.jsonshape import as_dict, as_list, as_str
 from .records import Context, Records, event_columns, load_json
-from .values import as_id, attribute_values, dumps, json_int, json_or_none, timestamp
+from .values import ItemError, as_id, attribute_values, dumps, json_int, json_or_none, timestamp
 
 # Relay's limit: an envelope's `sessions` item aggregates at most this many.
 MAX_SESSIONS = 100
@@ -82,41 +83,75 @@ def sessions(item: Item, ctx: Context, out: Records) -> None:
         )
 
 
+def _replay_row(replay: dict, ctx: Context) -> dict:
+    """A `replays` row of a replay event (from its own item or a video's)."""
+    return {
+        "replay_id": as_id(replay.get("replay_id") or replay.get("event_id")) or ctx.envelope.event_id,
+        "segment_id": json_int(replay.get("segment_id")),
+        "timestamp": timestamp(replay.get("timestamp"), ctx.latest),
+        "trace_ids": json_or_none(replay.get("trace_ids")),
+        "urls": json_or_none(replay.get("urls")),
+        **event_columns(replay, ctx),
+        "data": dumps(replay),
+    }
+
+
 def replay_event(item: Item, ctx: Context, out: Records) -> None:
-    replay = load_json(item)
-    out.add(
-        "replays",
-        {
-            "replay_id": as_id(replay.get("replay_id") or replay.get("event_id")) or ctx.envelope.event_id,
-            "segment_id": json_int(replay.get("segment_id")),
-            "timestamp": timestamp(replay.get("timestamp"), ctx.latest),
-            "trace_ids": json_or_none(replay.get("trace_ids")),
-            "urls": json_or_none(replay.get("urls")),
-            **event_columns(replay, ctx),
-            "data": dumps(replay),
-        },
-    )
+    out.add("replays", _replay_row(load_json(item), ctx))
+
+
+def _sibling_replay_id(ctx: Context) -> str | None:
+    """The replay id of the envelope's replay_event, for a recording whose
+    envelope header has no event_id (the JS SDK always sends one)."""
+    for item in ctx.envelope.items:
+        if item.type == ItemType.REPLAY_EVENT:
+            try:
+                replay = as_dict(orjson.loads(item.payload))
+            except orjson.JSONDecodeError:
+                continue
+            return as_id(replay.get("replay_id") or replay.get("event_id"))
+    return None
+
+
+def _recording_row(item: Item, replay_id: str | None, segment_id: int | None) -> dict:
+    """The item kept as sent (decoded when read): the segment id is lifted
+    out for lookups."""
+    return {
+        "replay_id": replay_id,
+        "segment_id": segment_id,
+        "kind": item.type,
+        "size": len(item.payload),
+        "payload": item.payload,
+    }
 
 
 def replay_recording(item: Item, ctx: Context, out: Records) -> None:
-    """A `replay_recording` or `replay_video` item, kept as sent."""
-    # The payload is a `{"segment_id": N}` line, then compressed rrweb JSON;
-    # the segment id is lifted out for lookups.
-    first, _, _ = item.payload.partition(b"\n")
+    """A `replay_recording` item (a `{"segment_id": N}` line, then rrweb
+    JSON), or a mobile `replay_video` item."""
+    if item.type == ItemType.REPLAY_VIDEO:
+        replay_video(item, ctx, out)
+        return
+    header, _ = replays.split_header(item.payload)
+    replay_id = ctx.envelope.event_id or _sibling_replay_id(ctx)
+    out.add("replay_recordings", _recording_row(item, replay_id, replays.header_segment_id(header)))
+
+
+def replay_video(item: Item, ctx: Context, out: Records) -> None:
+    """A `replay_video` item (msgpack: replay event, recording, mp4). Its
+    replay event lists the replay as a `replay_event` item would; the item
+    itself is kept as sent. One that does not unpack fails alone."""
     try:
-        segment_id = orjson.loads(first).get("segment_id") if first.startswith(b"{") else None
-    except (orjson.JSONDecodeError, AttributeError):
-        segment_id = None
-    out.add(
-        "replay_recordings",
-        {
-            "replay_id": ctx.envelope.event_id,
-            "segment_id": json_int(segment_id),
-            "kind": item.type,
-            "size": len(item.payload),
-            "payload": item.payload,
-        },
-    )
+        video = replays.unpack_video_item(item.payload)
+    except replays.ReplayDecodeError as e:
+        raise ItemError(str(e)) from None
+    replay_id, segment_id = ctx.envelope.event_id, None
+    if video.replay_event is not None:
+        row = _replay_row(video.replay_event, ctx)
+        out.add("replays", row)
+        replay_id, segment_id = replay_id or row["replay_id"], row["segment_id"]
+    if segment_id is None and video.recording is not None:
+        segment_id = replays.header_segment_id(replays.split_header(video.recording)[0])
+    out.add("replay_recordings", _recording_row(item, replay_id, segment_id))
 
 
 def user_report(item: Item, ctx: Context, out: Records) -> None:
