@@ -8,12 +8,14 @@ from aiohttp import web
 
 from .ingest.endpoints import Ingest
 from .protocol.answers import error_response
+from .read.noise import Noise
 from .storage.client import Writer
 from .storage.reader import Reader
 from .web import api, pages
 from .web.cors import cross_origin_middleware, preflight
 from .web.hosts import allowed_hosts
-from .web.keys import INGEST_STATS, READER, WRITER
+from .web.keys import INGEST_STATS, NOISE, READER, WRITER
+from .web.live import live_context
 
 
 @web.middleware
@@ -46,6 +48,7 @@ def create_app(
     keep_bodies: bool = False,
     durability: str = "normal",
     owner: str = "",
+    hide_routes: list[str] = (),
 ) -> web.Application:
     """The application; its writer process starts when the app starts (and
     `Writer.start` raises DatabaseInUse or StartFailed then), not here."""
@@ -63,12 +66,14 @@ def create_app(
     app[WRITER] = writer
     app[READER] = Reader(db_path)
     app[INGEST_STATS] = {}
+    app[NOISE] = Noise().with_routes(hide_routes)
     ingest = Ingest(writer, app[INGEST_STATS], keep_bodies)
     api.add_routes(app)
     pages.setup(app)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_post("/{tail:.*}", ingest.handle)
     app.cleanup_ctx.append(_storage)
+    app.cleanup_ctx.append(live_context)
     return app
 
 

@@ -40,7 +40,7 @@ def option(*names: str, envvar: str | None = None, **settings):
 
 
 class HostName(click.ParamType):
-    """A Host name; COLLECTOR_ALLOWED_HOSTS lists several, comma-separated."""
+    """A Host name (or a route); COLLECTOR_ALLOWED_HOSTS (COLLECTOR_HIDE_ROUTES) lists several, comma-separated."""
 
     name = "name"
     envvar_list_splitter = ","
@@ -58,6 +58,7 @@ class ServeOptions:
     keep_bodies: bool
     durability: str
     max_connections: int
+    hide_routes: tuple[str, ...] = ()
 
     @property
     def url_host(self) -> str:
@@ -109,10 +110,22 @@ def main() -> None:
     default=connections.DEFAULT_MAX_CONNECTIONS,
     help="Open connections served at once; more get 503 at once (lowered to fit the file limit).",
 )
-def serve(host, port, db, allow_host, keep_bodies, durability, max_connections) -> None:
+@option(
+    "--hide-route",
+    envvar="COLLECTOR_HIDE_ROUTES",
+    multiple=True,
+    type=HostName(),
+    metavar="ROUTE",
+    show_default=False,
+    help="Also hide this route from the lists, the live feed and tail, like /health: an exact path, or a prefix "
+    "ending in /* (repeatable; the variable is comma-separated). Nothing is deleted; pages can show them.",
+)
+def serve(host, port, db, allow_host, keep_bodies, durability, max_connections, hide_route) -> None:
     """Receive Sentry SDK data and serve the trace view."""
     allow_hosts = tuple(name for name in allow_host if name)  # "a,b," lists two names
-    asyncio.run(run_server(ServeOptions(host, port, db, allow_hosts, keep_bodies, durability, max_connections)))
+    hide_routes = tuple(route for route in hide_route if route)
+    options = ServeOptions(host, port, db, allow_hosts, keep_bodies, durability, max_connections, hide_routes)
+    asyncio.run(run_server(options))
 
 
 async def run_server(options: ServeOptions) -> None:
@@ -138,6 +151,7 @@ async def _start(options: ServeOptions) -> web.AppRunner:
         keep_bodies=options.keep_bodies,
         durability=options.durability,
         owner=f"serving http://{options.url_host}:{options.port}/",
+        hide_routes=list(options.hide_routes),
     )
     tune_gc()
     runner = web.AppRunner(app, **SERVER_ARGS)

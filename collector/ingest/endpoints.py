@@ -36,6 +36,7 @@ from ..protocol.refusals import (
     UndecodableBody,
 )
 from ..storage.client import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
+from . import news
 from .body import MAX_DECOMPRESSED, offload, read_decoded
 from .normalize import fit, normalize
 
@@ -170,6 +171,7 @@ class Ingest:
                 "item_types": ",".join(item.type for item in envelope.items),
                 "headers": headers,
                 **(stored_body(body) if self.keep_bodies else {}),
+                "news": news.encode(records.rows),
             },
         )
         # What the batch holds while queued: the decoded body's worth of

@@ -126,6 +126,8 @@ class Writer:
         self.gone: str | None = None
         self._starting: subprocess.Popen | None = None
         self._tasks: set[asyncio.Task] = set()
+        # Set once a group is committed: the live feed waits on it, then reads what is new.
+        self.committed = asyncio.Event()
         self._closing = False
         self._lock: lockfile.LockFile | None = None
         self._identity = None
@@ -266,6 +268,7 @@ class Writer:
                     self._mark_gone(answer.gone)
                 for error in answer.errors:
                     self._settle(*self._unanswered.popleft(), error)
+                self.committed.set()
         except (asyncio.IncompleteReadError, OSError) as e:
             if self._closing:
                 # The process ended because it was told to stop; packets

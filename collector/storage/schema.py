@@ -141,7 +141,8 @@ TABLES: dict[str, dict] = {
             "data": str,
             "envelope_id": int,
         },
-        "indexes": [["did"]],
+        # sid: a session's page reads its updates (a scan of 100k rows otherwise).
+        "indexes": [["did"], ["sid"]],
     },
     "replays": {
         "columns": {

@@ -12,6 +12,7 @@ from .dropped_views import DROPPED, RAW
 from .event_views import ERRORS, EVENT
 from .health_views import DOCTOR, STATS
 from .log_views import LOGS
+from .session_views import RELEASES, SESSION, SESSIONS
 from .trace_views import SEARCH, TRACE, TRACES
 from .user_views import USER, USERS
 
@@ -28,6 +29,9 @@ ROUTES = {
     "/api/search": SEARCH,
     "/api/doctor": DOCTOR,
     "/api/stats": STATS,
+    "/api/releases": RELEASES,
+    "/api/sessions": SESSIONS,
+    "/api/sessions/{sid}": SESSION,
 }
 
 

@@ -21,6 +21,7 @@ from .health_views import DOCTOR
 from .log_views import LOGS
 from .params import is_true
 from .responses import unknown_paths
+from .session_views import RELEASES, SESSION, SESSIONS
 from .trace_views import SEARCH, TRACE, TRACES
 from .user_views import USER, USERS
 
@@ -36,6 +37,9 @@ ROUTES = {
     "/dropped": DROPPED,
     "/search": SEARCH,
     "/doctor": DOCTOR,
+    "/releases": RELEASES,
+    "/sessions": SESSIONS,
+    "/sessions/{sid}": SESSION,
 }
 
 
