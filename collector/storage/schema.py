@@ -32,6 +32,8 @@ TABLES: dict[str, dict] = {
             "headers": str,
             "body": bytes,
             "body_encoding": str,
+            # What the envelope brought, as live-feed entries (ingest/news.py).
+            "news": str,
         },
         "pk": "id",
         "indexes": [["received_at"]],

@@ -11,6 +11,7 @@ from aiohttp import web
 from .dropped_views import DROPPED, RAW
 from .event_views import ERRORS, EVENT
 from .health_views import DOCTOR, STATS
+from .live import live_feed
 from .log_views import LOGS
 from .session_views import RELEASES, SESSION, SESSIONS
 from .trace_views import SEARCH, TRACE, TRACES
@@ -38,3 +39,4 @@ ROUTES = {
 def add_routes(app: web.Application) -> None:
     for path, resource in ROUTES.items():
         app.router.add_get(path, resource.json_handler())
+    app.router.add_get("/api/live", live_feed)
