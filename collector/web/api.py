@@ -13,6 +13,7 @@ from .event_views import ERRORS, EVENT
 from .health_views import DOCTOR, STATS
 from .live import live_feed
 from .log_views import LOGS
+from .replay_views import REPLAY, REPLAY_VIDEO, REPLAYS
 from .session_views import RELEASES, SESSION, SESSIONS
 from .trace_views import SEARCH, TRACE, TRACES
 from .user_views import USER, USERS
@@ -30,6 +31,9 @@ ROUTES = {
     "/api/search": SEARCH,
     "/api/doctor": DOCTOR,
     "/api/stats": STATS,
+    "/api/replays": REPLAYS,
+    "/api/replays/{replay_id}": REPLAY,
+    "/api/replays/{replay_id}/videos/{segment_id}": REPLAY_VIDEO,
     "/api/releases": RELEASES,
     "/api/sessions": SESSIONS,
     "/api/sessions/{sid}": SESSION,

@@ -20,6 +20,7 @@ from .filters import FILTERS
 from .health_views import DOCTOR
 from .log_views import LOGS
 from .params import is_true
+from .replay_views import REPLAY, REPLAYS
 from .responses import unknown_paths
 from .session_views import RELEASES, SESSION, SESSIONS
 from .trace_views import SEARCH, TRACE, TRACES
@@ -37,6 +38,8 @@ ROUTES = {
     "/dropped": DROPPED,
     "/search": SEARCH,
     "/doctor": DOCTOR,
+    "/replays": REPLAYS,
+    "/replays/{replay_id}": REPLAY,
     "/releases": RELEASES,
     "/sessions": SESSIONS,
     "/sessions/{sid}": SESSION,
