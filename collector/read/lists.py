@@ -9,25 +9,46 @@ do; the merging is pure and tested on its own.
 from __future__ import annotations
 
 from ..protocol.jsonshape import typed
+from .queries import _like as like_pattern
 from .queries import believable_until, dicts, id_forms, trace_filter_clauses, typed_rows
 
-USER_TYPES = {"id": str, "email": str, "username": str, "sdk": str, "seen": int, "last_seen": float}
+USER_TYPES = {
+    "id": str,
+    "email": str,
+    "username": str,
+    "ip": str,
+    "sdk": str,
+    "seen": int,
+    "first_seen": float,
+    "last_seen": float,
+}
 # One row per (id, email, username, SDK): many more than the users listed.
 MAX_USER_RECORDS = 5000
+NAMED = "coalesce(user_email, user_id, user_username) IS NOT NULL"
 
 
-def user_records(conn, limit: int = MAX_USER_RECORDS) -> list[dict]:
-    """Each distinct user record on segments and errors, and what reported it."""
+def user_records(conn, q: str = "", limit: int = MAX_USER_RECORDS) -> list[dict]:
+    """Each distinct user record on segments, errors and replays, and what
+    reported it; with `q`, those whose id, email, username or IP holds it
+    (any case)."""
+    match, args = NAMED, []
+    if q:
+        fields = ("user_id", "user_email", "user_username", "user_ip")
+        match += " AND (" + " OR ".join(f"{f} LIKE ? ESCAPE '\\'" for f in fields) + ")"
+        args = [like_pattern(q)] * len(fields)
     return typed_rows(
         conn.execute(
-            "SELECT user_id AS id, user_email AS email, user_username AS username, sdk_name AS sdk,"
-            " count(*) AS seen, max(CASE WHEN ts <= ? THEN ts END) AS last_seen FROM ("
-            "  SELECT user_id, user_email, user_username, sdk_name, start_timestamp AS ts FROM spans"
-            "   WHERE is_segment = 1 AND coalesce(user_email, user_id, user_username) IS NOT NULL"
-            "  UNION ALL SELECT user_id, user_email, user_username, sdk_name, timestamp FROM events"
-            "   WHERE coalesce(user_email, user_id, user_username) IS NOT NULL)"
-            " GROUP BY 1, 2, 3, 4 ORDER BY last_seen DESC LIMIT ?",
-            (believable_until(), limit),
+            "SELECT user_id AS id, user_email AS email, user_username AS username, max(user_ip) AS ip,"
+            " sdk_name AS sdk, count(*) AS seen, min(ts) AS first_seen,"
+            " max(CASE WHEN ts <= ? THEN ts END) AS last_seen FROM ("
+            "  SELECT user_id, user_email, user_username, user_ip, sdk_name, start_timestamp AS ts FROM spans"
+            f"   WHERE is_segment = 1 AND {match}"
+            "  UNION ALL SELECT user_id, user_email, user_username, user_ip, sdk_name, timestamp FROM events"
+            f"   WHERE {match}"
+            "  UNION ALL SELECT user_id, user_email, user_username, user_ip, sdk_name, timestamp FROM replays"
+            f"   WHERE {match})"
+            " GROUP BY 1, 2, 3, 5 ORDER BY last_seen DESC LIMIT ?",
+            (believable_until(), *args, *args, *args, limit),
         ),
         USER_TYPES,
     )
@@ -45,10 +66,14 @@ def _identity(record: dict, email_owner: dict) -> tuple[str, str]:
     return "username", record["username"] or ""
 
 
+def _earliest(a: float | None, b: float | None) -> float | None:
+    return min(a, b) if a is not None and b is not None else a if b is None else b
+
+
 def merge_users(records: list[dict], limit: int = 200) -> list[dict]:
     """One entry per user, newest first: records with the same id are one
     user, and so are those without an id that share an email. The latest
-    record's email and username are shown (a username changes; the id does not)."""
+    record's email, username and IP are shown (a username changes; the id does not)."""
     email_owner = {}
     for record in records:
         if record["id"] and record["email"]:
@@ -56,10 +81,14 @@ def merge_users(records: list[dict], limit: int = 200) -> list[dict]:
     users: dict[tuple, dict] = {}
     # Oldest first, so each later record overwrites what changed.
     for record in sorted(records, key=lambda r: r["last_seen"] or 0.0):
-        user = users.setdefault(_identity(record, email_owner), {"seen": 0, "sdks": set(), "last_seen": None})
+        user = users.setdefault(
+            _identity(record, email_owner), {"seen": 0, "sdks": set(), "first_seen": None, "last_seen": None}
+        )
         for field in ("id", "email", "username"):
             user[field] = record[field] or user.get(field)
+        user["ip_address"] = record.get("ip") or user.get("ip_address")
         user["seen"] += record["seen"] or 0
+        user["first_seen"] = _earliest(user["first_seen"], record.get("first_seen"))
         user["last_seen"] = record["last_seen"] or user["last_seen"]
         if record["sdk"]:
             user["sdks"].add(record["sdk"])
@@ -71,9 +100,40 @@ def merge_users(records: list[dict], limit: int = 200) -> list[dict]:
     return merged[:limit]
 
 
-def list_users(conn, limit: int = 200) -> list[dict]:
-    """Users seen recently, each once however many records name them."""
-    return merge_users(user_records(conn), limit)
+def _user_match(user: dict) -> tuple[str, list]:
+    """The user's records by its id and email (indexed), or by its username
+    when it has neither."""
+    pairs = [(c, user[f]) for c, f in (("user_id", "id"), ("user_email", "email")) if user.get(f)]
+    pairs = pairs or [("user_username", user.get("username"))]
+    return "(" + " OR ".join(f"{c} = ?" for c, _ in pairs) + ")", [v for _, v in pairs]
+
+
+def user_counts(conn, user: dict) -> dict:
+    """Traces, errors, sessions (by `did`) and replays of one listed user."""
+    match, args = _user_match(user)
+    dids = [v for v in (user.get("id"), user.get("email"), user.get("username")) if v]
+    count = {
+        "traces": "SELECT count(*) FROM (SELECT trace_id FROM spans WHERE is_segment = 1 AND {m}"
+        " UNION SELECT trace_id FROM events WHERE {m} AND trace_id IS NOT NULL)",
+        "errors": "SELECT count(*) FROM events WHERE {m}",
+        "replays": "SELECT count(DISTINCT replay_id) FROM replays WHERE {m}",
+    }
+    found = {
+        name: conn.execute(sql.format(m=match), args * sql.count("{m}")).fetchone()[0] for name, sql in count.items()
+    }
+    marks = ",".join("?" * len(dids))
+    sql = f"SELECT count(DISTINCT sid) FROM sessions WHERE kind = 'session' AND did IN ({marks})"
+    found["sessions"] = conn.execute(sql, dids).fetchone()[0]
+    return found
+
+
+def list_users(conn, q: str = "", limit: int = 200) -> list[dict]:
+    """Users seen recently, each once however many records name them, with
+    how many traces, errors, sessions and replays each has."""
+    users = merge_users(user_records(conn, q), limit)
+    for user in users:
+        user.update(user_counts(conn, user))
+    return users
 
 
 GROUP_TYPES = {

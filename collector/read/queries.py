@@ -270,39 +270,3 @@ def attachments_of(conn, event_id: str) -> list[dict]:
         ),
         {"filename": str, "content_type": str, "attachment_type": str, "size": int},
     )
-
-
-def user_activity(conn, key: str, limit: int = 200) -> dict:
-    """Traces and errors of one user, matched on id, email or username."""
-    spans = dicts(
-        conn.execute(
-            "SELECT DISTINCT trace_id FROM spans WHERE is_segment = 1 AND (user_id = ? OR user_email = ? OR "
-            "user_username = ?) LIMIT ?",
-            (key, key, key, limit),
-        )
-    )
-    trace_ids = [r["trace_id"] for r in spans]
-    horizon = believable_until()
-    errors = typed_rows(
-        conn.execute(
-            "SELECT event_id, trace_id, title, level, timestamp, sdk_name, user_id, user_email, user_username"
-            " FROM events WHERE user_id = ? OR user_email = ? OR user_username = ?"
-            " ORDER BY coalesce(timestamp <= ?, 0) DESC, timestamp DESC LIMIT ?",
-            (key, key, key, horizon, limit),
-        ),
-        TYPES["events"],
-    )
-    trace_ids += [e["trace_id"] for e in errors if e["trace_id"] and e["trace_id"] not in trace_ids]
-    marks = ",".join("?" * len(trace_ids))
-    traces = (
-        dicts(
-            conn.execute(
-                f"SELECT * FROM traces WHERE trace_id IN ({marks})"
-                " ORDER BY coalesce(start_timestamp <= ?, 0) DESC, start_timestamp DESC",
-                (*trace_ids, horizon),
-            )
-        )
-        if trace_ids
-        else []
-    )
-    return {"traces": traces, "errors": errors}

@@ -1,4 +1,4 @@
-"""Users: everyone seen recently, and one user's traces and errors."""
+"""Users: everyone seen recently (searchable), and one user's journey."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ..protocol.answers import json_response
-from ..read import lists, queries, traces
+from ..read import journey, lists
 from .keys import READER
+from .params import integer, text
 from .resources import Resource
+
+MAX_TIMELINE = 5000
 
 
 async def load_users(request: web.Request) -> dict:
-    return {"users": await request.app[READER].run(lists.list_users)}
+    q = text(request.query, "q")
+    return {"q": q, "users": await request.app[READER].run(lists.list_users, q)}
 
 
 async def users_page(request: web.Request, data: dict) -> web.Response:
@@ -23,11 +27,13 @@ USERS = Resource(load=load_users, to_json=json_response, to_html=users_page)
 
 
 async def load_user(request: web.Request) -> dict:
-    """Matched on id, email or username; a key no one used has no traces
-    and no errors (a 200, as the page has always answered)."""
+    """Matched on id, email or username; a key no one used has an empty
+    timeline (a 200, as the page has always answered)."""
     key = request.match_info["key"]
-    activity = await request.app[READER].run(queries.user_activity, key)
-    return {"key": key, "traces": [traces.summary_view(r) for r in activity["traces"]], "errors": activity["errors"]}
+    limit = integer(request.query, "limit", 200, 1, MAX_TIMELINE)
+    oldest_first = text(request.query, "order") == "oldest"
+    data = await request.app[READER].run(journey.user_journey, key, limit, oldest_first)
+    return {**data, "limit": limit, "order": "oldest" if oldest_first else "newest"}
 
 
 async def user_page(request: web.Request, data: dict) -> web.Response:

@@ -167,7 +167,8 @@ async def test_errors_users_and_search_have_json_too(client):
     [user] = (await (await client.get("/api/users")).json())["users"]
     assert user["email"] == "ada@example.com"
     activity = await (await client.get("/api/users/ada@example.com")).json()
-    assert [e["event_id"] for e in activity["errors"]] == [EVENT_ID] and activity["key"] == "ada@example.com"
+    errors = [e["id"] for e in activity["timeline"] if e["kind"] == "error"]
+    assert errors == [EVENT_ID] and activity["errors"] == 1 and activity["key"] == "ada@example.com"
     found = await (await client.get(f"/api/search?q={EVENT_ID.upper()}")).json()
     assert found == {"kind": "event", "event_id": EVENT_ID, "url": f"/events/{EVENT_ID}"}
     r = await client.get(f"/search?q={EVENT_ID}", allow_redirects=False)
