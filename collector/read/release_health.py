@@ -13,9 +13,10 @@ relay-server metrics_extraction/sessions) and Sentry's derived metrics:
 - `unhandled` is a session status (Relay 2025, for SDKs whose unhandled errors
   do not end the process, e.g. Flutter's Dart errors) and an aggregate count.
   Relay counts it as errored and in a metric of its own, never as a crash: an
-  unhandled session stays crash-free. @sentry/browser 11.12 does not send it:
-  an uncaught error ends its page's session as `crashed` (the core client's
-  `_unhandledSessionStatus` is "crashed").
+  unhandled session stays crash-free. @sentry/browser 11.12 sends it: its
+  BrowserClient sets `_unhandledSessionStatus = "unhandled"` (core's default,
+  and sentry-sdk's for Python, is "crashed"), so an uncaught error in a page
+  makes that session `unhandled` with errors 1, never `crashed`.
 - Crash-free sessions = 1 - crashed / sessions; crash-free users = 1 - users
   with a crashed session / users. Abnormal sessions do not count as crashes.
 - A nil UUID as `did` names no user.
