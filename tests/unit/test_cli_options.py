@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from collector import cli
+from collector.cli import serve as serve_module
 
 ENV_NAMES = [
     "COLLECTOR_HOST",
@@ -14,6 +15,7 @@ ENV_NAMES = [
     "COLLECTOR_KEEP_BODIES",
     "COLLECTOR_DURABILITY",
     "COLLECTOR_MAX_CONNECTIONS",
+    "COLLECTOR_HIDE_ROUTES",
 ]
 
 
@@ -27,7 +29,7 @@ def served(monkeypatch):
     async def record(options):
         seen.append(options)
 
-    monkeypatch.setattr(cli, "run_server", record)
+    monkeypatch.setattr(serve_module, "run_server", record)
 
     def serve(*args, env=None):
         result = CliRunner().invoke(cli.main, ["serve", *args], env=env)
@@ -111,3 +113,10 @@ def test_doctor_bad_window_exits_2(tmp_path):
     result = CliRunner().invoke(cli.main, ["doctor", "--db", str(db), "--since", "yesterday"])
     assert result.exit_code == 2
     assert result.output.startswith("error: since must look like")
+
+
+def test_hidden_routes_come_from_flags_or_the_environment(served):
+    _, options = served("--hide-route", "/internal/*", "--hide-route", "/status")
+    assert options.hide_routes == ("/internal/*", "/status")
+    _, options = served(env={"COLLECTOR_HIDE_ROUTES": "/a,/b/*,"})
+    assert options.hide_routes == ("/a", "/b/*")

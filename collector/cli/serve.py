@@ -1,52 +1,25 @@
-"""The `collector` command: `collector serve` and `collector doctor`.
-
-Every option can also be set in the environment (`--help` names each
-variable); a flag on the command line wins over the environment.
-"""
+"""`collector serve`: receive SDK data and serve the pages, until Ctrl-C."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
-import logging
 import os
 import signal
-import sqlite3
 import sys
-import time
 from dataclasses import dataclass
 
 import click
-import orjson
 from aiohttp import web
 
-from .app import SERVER_ARGS, create_app
-from .protocol.urls import LOOPBACK_NAMES
-from .read import doctor
-from .read.doctor import queries as doctor_queries
-from .storage import schema
-from .storage.client import StartFailed
-from .storage.lockfile import DatabaseInUse
-from .storage.process import tune_gc
-from .web import connections
-
-DEFAULT_DB = "collector.db"
-
-
-def option(*names: str, envvar: str | None = None, **settings):
-    """A click option that names its environment variable and default in `--help`."""
-    settings.setdefault("show_default", True)
-    return click.option(*names, envvar=envvar, show_envvar=envvar is not None, **settings)
-
-
-class HostName(click.ParamType):
-    """A Host name (or a route); COLLECTOR_ALLOWED_HOSTS (COLLECTOR_HIDE_ROUTES) lists several, comma-separated."""
-
-    name = "name"
-    envvar_list_splitter = ","
-
-    def convert(self, value, param, ctx) -> str:
-        return value.strip()
+from ..app import SERVER_ARGS, create_app
+from ..protocol.urls import LOOPBACK_NAMES
+from ..storage import schema
+from ..storage.client import StartFailed
+from ..storage.lockfile import DatabaseInUse
+from ..storage.process import tune_gc
+from ..web import connections
+from . import HostName, db_option, main, option
 
 
 @dataclass(frozen=True)
@@ -66,16 +39,7 @@ class ServeOptions:
         return f"[{self.host}]" if ":" in self.host else self.host
 
 
-db_option = option("--db", envvar="COLLECTOR_DB", default=DEFAULT_DB, metavar="PATH", help="SQLite file.")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-def main() -> None:
-    """A local, Sentry-compatible envelope collector."""
-    logging.basicConfig(level=logging.WARNING, format="collector: %(levelname)s %(name)s: %(message)s")
-
-
-@main.command()
+@main.command("serve")
 @option("--host", envvar="COLLECTOR_HOST", default="127.0.0.1", metavar="ADDRESS", help="Interface to bind.")
 @option("--port", envvar="COLLECTOR_PORT", default=8969, type=click.IntRange(0, 65535), metavar="PORT", help="Port.")
 @db_option
@@ -120,7 +84,7 @@ def main() -> None:
     help="Also hide this route from the lists, the live feed and tail, like /health: an exact path, or a prefix "
     "ending in /* (repeatable; the variable is comma-separated). Nothing is deleted; pages can show them.",
 )
-def serve(host, port, db, allow_host, keep_bodies, durability, max_connections, hide_route) -> None:
+def serve_command(host, port, db, allow_host, keep_bodies, durability, max_connections, hide_route) -> None:
     """Receive Sentry SDK data and serve the trace view."""
     allow_hosts = tuple(name for name in allow_host if name)  # "a,b," lists two names
     hide_routes = tuple(route for route in hide_route if route)
@@ -189,55 +153,3 @@ def _announce(options: ServeOptions) -> None:
             file=sys.stderr,
         )
     print("collector: Ctrl-C to stop", flush=True)
-
-
-@main.command("doctor")
-@db_option
-@option("--since", default="1h", metavar="WINDOW", help="Window: 15m, 1h, 2d…")
-@option("--trace", metavar="TRACE_ID", help="Check one trace id instead of a window.")
-@option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def doctor_command(db: str, since: str, trace: str | None, as_json: bool) -> None:
-    """Explain why traces did not link, which events are anonymous, which SDK went quiet.
-
-    Exits 1 when it found something, 2 when it could not check.
-    """
-    if not os.path.exists(db):
-        print(f"error: no database at {db}; run `collector serve` first, or pass --db PATH", file=sys.stderr)
-        sys.exit(2)
-    try:
-        start = None if trace else doctor.parse_since(since, time.time())
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    conn = schema.connect(db, readonly=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        report = doctor.diagnose(doctor_queries.doctor_rows(conn, start, trace.lower() if trace else None))
-    finally:
-        conn.close()
-    if as_json:
-        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
-    else:
-        scope = f"trace {trace}" if trace else f"the last {since}"
-        _print_report(report, f"{scope} of {os.path.abspath(db)}", sys.stdout.isatty())
-    sys.exit(1 if report["findings"] else 0)
-
-
-def _print_report(report: dict, scope: str, colour: bool) -> None:
-    def paint(code: str, text: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if colour else text
-
-    print(f"collector doctor: checked {report['summary']['traces_checked']} trace(s) in {scope}")
-    if not report["findings"]:
-        print(paint("32", "no problems found: traces link, users are named, SDKs are sending."))
-        return
-    for f in report["findings"]:
-        where = f" trace {f['trace_id']}" if f["trace_id"] else ""
-        where += f" span {f['span_id']}" if f["span_id"] else ""
-        print()
-        print(paint("1;33", f["kind"]) + (f" [{f['sdk']}]" if f["sdk"] else "") + where)
-        print("  " + f["detail"])
-        print("  " + paint("36", "fix: ") + f["fix"])
-    counts = ", ".join(f"{n} {k}" for k, n in sorted(report["summary"]["findings_by_kind"].items()))
-    print()
-    print(paint("1;31", f"{len(report['findings'])} finding(s): {counts}.") + " Details: --json, or the /doctor page.")
