@@ -198,3 +198,21 @@ def replay_detail(conn, replay_id: str) -> dict | None:
         "errors": errors_of(conn, summary["error_ids"]),
         "feedback": feedback_of(conn, stored, summary["error_ids"]),
     }
+
+
+def trace_feedback(conn, trace_id: str) -> list[dict]:
+    """Feedback given on a trace: named by its trace context, or on one of
+    the trace's errors (events are indexed by trace; feedback is small)."""
+    rows = dicts(
+        conn.execute(
+            f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE trace_id = ?"
+            " OR associated_event_id IN (SELECT event_id FROM events WHERE trace_id = ?) ORDER BY timestamp LIMIT ?",
+            (trace_id, trace_id, MAX_REPLAY_FEEDBACK),
+        )
+    )
+    return [typed(row, TYPES["feedback"]) for row in rows]
+
+
+def trace_links(conn, trace_id: str) -> dict:
+    """What the trace page shows of replays and feedback, for a trace id as stored."""
+    return {"replays": replays.trace_replays(conn, trace_id), "feedback": trace_feedback(conn, trace_id)}

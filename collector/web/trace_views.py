@@ -7,7 +7,7 @@ from aiohttp import web
 
 from ..protocol.answers import json_response
 from ..protocol.jsonshape import as_str
-from ..read import doctor, queries, traces
+from ..read import doctor, queries, replay_detail, traces
 from ..read.doctor import queries as doctor_queries
 from . import params
 from .keys import READER
@@ -64,13 +64,27 @@ async def load_trace(request: web.Request) -> dict:
         raise Missing(
             f"trace {trace_id}", f"no trace {trace_id!a} stored; is the SDK's DSN pointing at this collector?"
         )
-    return {"trace": traces.assemble(rows["trace_id"], rows), "window": window, "next_offset": rows["next_offset"]}
+    # Replays and feedback are the trace's whatever page of spans is asked for.
+    links = await request.app[READER].run(replay_detail.trace_links, rows["trace_id"])
+    return {
+        "trace": traces.assemble(rows["trace_id"], rows),
+        "window": window,
+        "next_offset": rows["next_offset"],
+        **links,
+    }
 
 
 def trace_json(data: dict) -> web.Response:
     window = data["window"]
     return json_response(
-        {**data["trace"], "offset": window.offset, "limit": window.limit, "next_offset": data["next_offset"]}
+        {
+            **data["trace"],
+            "offset": window.offset,
+            "limit": window.limit,
+            "next_offset": data["next_offset"],
+            "replays": data["replays"],
+            "feedback": data["feedback"],
+        }
     )
 
 
@@ -83,7 +97,14 @@ async def trace_page(request: web.Request, data: dict) -> web.Response:
     view = traces.waterfall(assembled, checked["requests"], findings)
     # The rows go to the page's script as JSON inside <script type=
     # "application/json">; Jinja's tojson escapes <, >, & and ' there.
-    context = {"t": view, "rows_json": view["rows"], "findings": findings, "offset": data["window"].offset}
+    context = {
+        "t": view,
+        "rows_json": view["rows"],
+        "findings": findings,
+        "offset": data["window"].offset,
+        "replays": data["replays"],
+        "feedback": data["feedback"],
+    }
     return aiohttp_jinja2.render_template("trace.html", request, context)
 
 

@@ -285,3 +285,46 @@ async def test_the_list_page_links_each_replay_and_says_how_to_record(client):
     assert f'href="/replays/{REPLAY}"' in page
     assert 'href="/users/ana%40example.com"' in page
     assert "http://localhost:5173/cart" in page
+
+
+async def test_poisoned_stored_rows_still_answer(make_client, tmp_path):
+    """What an older version (or a hand-edited file) may hold: text in
+    number columns, blobs in text columns, JSON columns that are not JSON."""
+    from stored_rows import write_rows
+
+    poison = {
+        "replay_id": REPLAY,
+        "segment_id": "zero",
+        "timestamp": "not a time",
+        "trace_ids": "{not json",
+        "urls": b"\xff\xfe",
+        "user_id": b"\xff blob",
+        "data": "[1, 2",
+    }
+    recordings = [
+        {"replay_id": REPLAY, "segment_id": 0, "kind": "replay_recording", "payload": "text, not bytes"},
+        {"replay_id": REPLAY, "segment_id": 1, "kind": "replay_video", "payload": None},
+        {"replay_id": REPLAY, "segment_id": "x", "kind": None, "payload": recording(2, [{"type": 3}])},
+    ]
+    feedback = [{"event_id": "f1" * 16, "trace_id": TRACE, "data": "{not json", "message": 12, "timestamp": "x"}]
+    events = [{"event_id": ERROR_ID, "trace_id": TRACE, "timestamp": time.time()}]
+    write_rows(
+        tmp_path / "c.db",
+        {
+            "replays": [poison, {**poison, "trace_ids": orjson.dumps([TRACE, 5, None]).decode(), "data": "{}"}],
+            "replay_recordings": recordings,
+            "feedback": feedback,
+            "events": events,
+        },
+    )
+    client = await make_client()
+    [replay] = (await get_json(client, "/api/replays"))["replays"]
+    assert replay["replay_id"] == REPLAY and replay["user"]["id"] == "\ufffd blob"
+    detail = await get_json(client, f"/api/replays/{REPLAY}")
+    assert detail["events"] == [{"type": 3}]
+    assert {f["segment_id"] for f in detail["segment_failures"]} == {0, 1}
+    trace = await get_json(client, f"/api/traces/{TRACE}")
+    assert [r["replay_id"] for r in trace["replays"]] == [REPLAY]
+    assert [f["event_id"] for f in trace["feedback"]] == ["f1" * 16]
+    for path in ("/replays", f"/traces/{TRACE}"):
+        assert (await client.get(path)).status == 200, path
