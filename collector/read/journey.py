@@ -9,7 +9,7 @@ the alias rule in aliases.py; here are only the queries.
 
 from __future__ import annotations
 
-from ..protocol.jsonshape import as_str
+from ..protocol.jsonshape import as_dict, as_number, as_str
 from . import timeline
 from .aliases import Switch, identity, is_anonymous, names, switches
 from .queries import dicts
@@ -35,17 +35,27 @@ def _user(row: dict) -> dict:
     return {f: row.get(f"user_{f}") for f in ("id", "email", "username")} | {"ip_address": row.get("user_ip")}
 
 
+def trace_union(match: list[tuple[str, str]]) -> tuple[str, list]:
+    """SQL for the trace ids of the segments and errors whose user `column`
+    is `value`: one SELECT per pair, so that each walks its column's index
+    (an OR of columns makes SQLite scan every segment)."""
+    parts, args = [], []
+    for column, value in match:
+        parts.append(f"SELECT trace_id FROM spans WHERE is_segment = 1 AND {column} = ? AND trace_id IS NOT NULL")
+        parts.append(f"SELECT trace_id FROM events WHERE {column} = ? AND trace_id IS NOT NULL")
+        args += [value, value]
+    return " UNION ".join(parts), args
+
+
+def _key_match(key: str) -> list[tuple[str, str]]:
+    return [(column, key) for column in ("user_id", "user_email", "user_username")]
+
+
 def containers_of(conn, key: str) -> dict[str, list]:
     """The traces, sessions and replays that name the user (ids as stored)."""
     who, args = _who(key)
-    traces = [
-        r[0]
-        for r in conn.execute(
-            f"SELECT DISTINCT trace_id FROM spans WHERE is_segment = 1 AND {who} AND trace_id IS NOT NULL"
-            f" UNION SELECT DISTINCT trace_id FROM events WHERE {who} AND trace_id IS NOT NULL LIMIT ?",
-            (*args, *args, MAX_CONTAINERS),
-        )
-    ]
+    union, union_args = trace_union(_key_match(key))
+    traces = [r[0] for r in conn.execute(f"{union} LIMIT ?", (*union_args, MAX_CONTAINERS))]
     sessions = [
         r[0]
         for r in conn.execute(
@@ -105,8 +115,9 @@ def _sdk_join(table: str) -> str:
     return f"FROM {table} AS t LEFT JOIN envelopes AS e ON e.id = t.envelope_id"
 
 
-def entries_of(conn, key: str, containers: dict[str, list]) -> list[dict]:
-    """Every entry of the user's timeline, of each kind, unordered."""
+def entries_of(conn, key: str, containers: dict[str, list], signatures: list[str]) -> list[dict]:
+    """Every entry of the user's timeline, of each kind, unordered; `signatures`:
+    the emails and names its feedback may be signed with."""
     traces, sessions, replays = containers["trace"], containers["session"], containers["replay"]
     who, args = _who(key)
     errors = dicts(
@@ -143,7 +154,7 @@ def entries_of(conn, key: str, containers: dict[str, list]) -> list[dict]:
         *timeline.session_entries(session_rows),
         *timeline.replay_entries(replay_rows),
         *timeline.log_entries(_logs(conn, traces)),
-        *timeline.feedback_entries(_feedback(conn, _signatures(conn, key), traces, [e["event_id"] for e in errors])),
+        *timeline.feedback_entries(_feedback(conn, signatures, traces, [e["event_id"] for e in errors])),
     ]
 
 
@@ -155,12 +166,6 @@ def _logs(conn, traces: list) -> list[dict]:
             (*traces, MAX_LOGS),
         )
     )
-
-
-def _signatures(conn, key: str) -> list[str]:
-    """What feedback may be signed with: the key, and the user's email and username."""
-    fields = user_fields(conn, key)
-    return list(dict.fromkeys(v for v in (key, fields["email"], fields["username"]) if v))
 
 
 def _feedback(conn, signatures: list[str], traces: list, error_ids: list) -> list[dict]:
@@ -179,15 +184,12 @@ def _feedback(conn, signatures: list[str], traces: list, error_ids: list) -> lis
     )
 
 
-def user_fields(conn, key: str) -> dict:
-    """The user's latest id, email, username and IP address, as its records say."""
-    who, args = _who(key)
+def user_fields(key: str, records: list[dict]) -> dict:
+    """The user's latest id, email, username and IP address, as the records naming it say."""
     user = {"id": None, "email": None, "username": None, "ip_address": None}
-    for table, time in (("spans", "start_timestamp"), ("events", "timestamp"), ("replays", "timestamp")):
-        segment = "is_segment = 1 AND " if table == "spans" else ""
-        sql = f"SELECT {USER_COLUMNS} FROM {table} WHERE {segment}{who} ORDER BY {time} DESC LIMIT 1"
-        for row in dicts(conn.execute(sql, args)):
-            user = {field: user[field] or as_str(value) for field, value in _user(row).items()}
+    mine = [r for r in records if names(r["user"], key) and as_number(r["time"]) is not None]
+    for record in sorted(mine, key=lambda r: as_number(r["time"]), reverse=True):
+        user = {field: user[field] or as_str(as_dict(record["user"]).get(field)) for field in user}
     return user
 
 
@@ -196,9 +198,12 @@ def user_journey(conn, key: str, limit: int = 200, oldest_first: bool = False) -
     An anonymous key says which user it became (`became`)."""
     records = records_on(conn, containers := containers_of(conn, key))
     aliases = aliases_of(conn, key, records)
-    entries = entries_of(conn, key, containers)
+    user = user_fields(key, records)
+    signatures = list(dict.fromkeys(v for v in (key, user["email"], user["username"]) if v))
+    entries = entries_of(conn, key, containers, signatures)
     for switch in aliases:
-        entries += timeline.before_login(entries_of(conn, switch.alias, containers_of(conn, switch.alias)), switch)
+        alias_entries = entries_of(conn, switch.alias, containers_of(conn, switch.alias), [switch.alias])
+        entries += timeline.before_login(alias_entries, switch)
     entries = timeline.merged(entries)
     became = switches(records).get(key) if is_anonymous({"id": key}) else None
     timeline.mark_switches(entries, [*aliases, *([became] if became else [])])
@@ -206,7 +211,7 @@ def user_journey(conn, key: str, limit: int = 200, oldest_first: bool = False) -
     times = [e["time"] for e in entries if e["time"] is not None]
     return {
         "key": key,
-        **user_fields(conn, key),
+        **user,
         "first_seen": min(times, default=None),
         "last_seen": max(times, default=None),
         **timeline.counts(entries),

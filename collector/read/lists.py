@@ -9,6 +9,7 @@ do; the merging is pure and tested on its own.
 from __future__ import annotations
 
 from ..protocol.jsonshape import typed
+from .journey import trace_union
 from .queries import _like as like_pattern
 from .queries import believable_until, dicts, id_forms, trace_filter_clauses, typed_rows
 
@@ -100,27 +101,23 @@ def merge_users(records: list[dict], limit: int = 200) -> list[dict]:
     return merged[:limit]
 
 
-def _user_match(user: dict) -> tuple[str, list]:
+def _user_match(user: dict) -> list[tuple[str, str]]:
     """The user's records by its id and email (indexed), or by its username
     when it has neither."""
     pairs = [(c, user[f]) for c, f in (("user_id", "id"), ("user_email", "email")) if user.get(f)]
-    pairs = pairs or [("user_username", user.get("username"))]
-    return "(" + " OR ".join(f"{c} = ?" for c, _ in pairs) + ")", [v for _, v in pairs]
+    return pairs or [("user_username", user.get("username"))]
 
 
 def user_counts(conn, user: dict) -> dict:
     """Traces, errors, sessions (by `did`) and replays of one listed user."""
-    match, args = _user_match(user)
+    match = _user_match(user)
+    union, args = trace_union(match)
+    found = {"traces": conn.execute(f"SELECT count(*) FROM ({union})", args).fetchone()[0]}
+    # A UNION per column, each on its index; it counts a row naming both the id and the email once.
+    for name, table, column in (("errors", "events", "event_id"), ("replays", "replays", "replay_id")):
+        union = " UNION ".join(f"SELECT {column} FROM {table} WHERE {c} = ?" for c, _ in match)
+        found[name] = conn.execute(f"SELECT count(*) FROM ({union})", [v for _, v in match]).fetchone()[0]
     dids = [v for v in (user.get("id"), user.get("email"), user.get("username")) if v]
-    count = {
-        "traces": "SELECT count(*) FROM (SELECT trace_id FROM spans WHERE is_segment = 1 AND {m}"
-        " UNION SELECT trace_id FROM events WHERE {m} AND trace_id IS NOT NULL)",
-        "errors": "SELECT count(*) FROM events WHERE {m}",
-        "replays": "SELECT count(DISTINCT replay_id) FROM replays WHERE {m}",
-    }
-    found = {
-        name: conn.execute(sql.format(m=match), args * sql.count("{m}")).fetchone()[0] for name, sql in count.items()
-    }
     marks = ",".join("?" * len(dids))
     sql = f"SELECT count(DISTINCT sid) FROM sessions WHERE kind = 'session' AND did IN ({marks})"
     found["sessions"] = conn.execute(sql, dids).fetchone()[0]
