@@ -128,3 +128,38 @@ def test_garbage_video_items_raise_a_reason(payload):
     with pytest.raises(ReplayDecodeError) as e:
         unpack_video_item(payload)
     assert str(e.value)
+
+
+# --- ingest: which replay a recording or video belongs to ---------------------------
+
+
+def _rows(header: dict, *items) -> dict:
+    from collector.ingest.normalize import normalize
+    from collector.protocol.envelope import Envelope, Item
+
+    return normalize(Envelope(header, [Item({"type": t}, p) for t, p in items]), "1").rows
+
+
+def test_a_recording_without_an_envelope_event_id_takes_its_replay_events_id():
+    event = orjson.dumps({"replay_id": "AB" * 16, "segment_id": 4})
+    rows = _rows({}, ("replay_event", event), ("replay_recording", recording(4, BODY)))
+    assert [(r["replay_id"], r["segment_id"]) for r in rows["replay_recordings"]] == [("ab" * 16, 4)]
+    # The envelope header's id comes first, as the JS SDK sends it.
+    rows = _rows({"event_id": "CD" * 16}, ("replay_event", event), ("replay_recording", recording(4, BODY)))
+    assert rows["replay_recordings"][0]["replay_id"] == "cd" * 16
+
+
+def test_a_video_item_lists_its_replay_and_a_bad_one_fails_alone():
+    good = video_item(replay_event=orjson.dumps({"replay_id": "ab" * 16, "segment_id": 1}), replay_video=MP4)
+    rows = _rows(
+        {},
+        ("replay_video", good),
+        ("replay_video", b"\xc1"),
+        ("event", orjson.dumps({"event_id": "e1" * 16, "message": "kept"})),
+    )
+    assert [(r["replay_id"], r["segment_id"]) for r in rows["replays"]] == [("ab" * 16, 1)]
+    assert [(r["replay_id"], r["kind"], r["payload"]) for r in rows["replay_recordings"]] == [
+        ("ab" * 16, "replay_video", good)
+    ]
+    assert [f["item_index"] for f in rows["item_failures"]] == [1]
+    assert len(rows["events"]) == 1
