@@ -41,6 +41,7 @@ def main() -> None:
 
 # Each module adds its command to `main`.
 from . import doctor, serve  # noqa: E402
+from . import tail as tail  # noqa: E402
 from .serve import ServeOptions  # noqa: E402
 
 __all__ = ["DEFAULT_DB", "ServeOptions", "db_option", "doctor", "main", "option", "serve"]
