@@ -11,7 +11,7 @@ from aiohttp import web
 from ..protocol.answers import json_response
 from ..protocol.events import exceptions_of, frames_of, is_message_event, split_in_app
 from ..protocol.jsonshape import as_dict, as_list, dicts, loads, pairs_dict
-from ..read import lists, queries
+from ..read import event_links, lists, queries
 from .keys import READER
 from .resources import Resource
 from .responses import Missing
@@ -24,15 +24,23 @@ EVENT_ID = re.compile(r"^[0-9a-fA-F-]{16,36}$")
 
 def read_event(conn, event_id: str) -> dict | None:
     """An event's stored JSON (an error's or a transaction's); for an error
-    its row and attachments, for a transaction where it sits on its trace.
-    Runs on a reader thread; a candidate for read/queries."""
+    its row, attachments, replay and feedback, for a transaction where it
+    sits on its trace. Runs on a reader thread; a candidate for read/queries."""
     stored = queries.event_json(conn, event_id)
     if stored is None:
         return None
     row = queries.event_row(conn, event_id)
-    attachments = queries.attachments_of(conn, row["event_id"]) if row else []
-    place = None if row else lists.transaction_place(conn, event_id)
-    return {"stored": stored, "row": row, "attachments": attachments, "transaction": place}
+    if row is None:
+        return {"stored": stored, "row": None, "transaction": lists.transaction_place(conn, event_id)}
+    event = as_dict(loads(row["data"]))
+    return {
+        "stored": stored,
+        "row": row,
+        "event": event,
+        "attachments": queries.attachments_of(conn, row["event_id"]),
+        "replay": event_links.replay_link(conn, event, row["timestamp"]),
+        "feedback": event_links.feedback_on(conn, row["event_id"]),
+    }
 
 
 async def load_event(request: web.Request) -> dict:
@@ -65,8 +73,15 @@ async def event_page(request: web.Request, data: dict) -> web.Response:
             raise Missing(f"error event {request.match_info['event_id']}", "a transaction stored without its trace")
         # %-quoted ids: a stored CR or LF cannot split the Location.
         raise web.HTTPFound(trace_url(place["trace_id"], place.get("span_id")))
-    event = as_dict(loads(row["data"]))
-    context = {"row": row, "event": event, "view": event_view(event), "attachments": data["attachments"]}
+    event = data["event"]
+    context = {
+        "row": row,
+        "event": event,
+        "view": event_view(event),
+        "attachments": data["attachments"],
+        "replay": data["replay"],
+        "feedback": data["feedback"],
+    }
     return aiohttp_jinja2.render_template("event.html", request, context)
 
 
