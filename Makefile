@@ -80,10 +80,12 @@ bench-attacks: install
 	$(BIN)/python bench/attacks.py
 
 # README's screenshot: a real stitched trace from the end-to-end test, the
-# user naming itself after login and a backend segment's received headers.
+# user naming itself after login and a backend segment's received headers;
+# and the replay of an error (docs/replay-view.png), its request beside it.
 screenshot: test-deps
 	SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q \
-	  tests/e2e/test_trace_story_sdk.py::test_the_page_marks_the_user_switch_and_what_the_backend_received
+	  tests/e2e/test_trace_story_sdk.py::test_the_page_marks_the_user_switch_and_what_the_backend_received \
+	  tests/e2e/test_replay_sdk.py::test_the_error_links_to_its_replay_which_plays_and_links_its_request_to_the_trace
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules tests/browser/node_modules
