@@ -11,7 +11,7 @@ from .protocol.answers import error_response
 from .read.noise import Noise
 from .storage.client import Writer
 from .storage.reader import Reader
-from .web import api, pages
+from .web import api, mcp_http, pages, spotlight
 from .web.cors import cross_origin_middleware, preflight
 from .web.hosts import allowed_hosts
 from .web.keys import INGEST_STATS, NOISE, READER, WRITER
@@ -67,13 +67,17 @@ def create_app(
     app[READER] = Reader(db_path)
     app[INGEST_STATS] = {}
     app[NOISE] = Noise().with_routes(hide_routes)
-    ingest = Ingest(writer, app[INGEST_STATS], keep_bodies)
     api.add_routes(app)
     pages.setup(app)
+    # GET /stream for Spotlight's clients; POST /stream is ingest.
+    stream = spotlight.setup(app)
+    ingest = Ingest(writer, app[INGEST_STATS], keep_bodies, on_envelope=stream.publish)
+    mcp_http.add_routes(app)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_post("/{tail:.*}", ingest.handle)
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(live_context)
+    app.cleanup_ctx.append(mcp_http.mcp_context)
     return app
 
 

@@ -15,6 +15,7 @@ import functools
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -55,6 +56,8 @@ MAX_ITEMS = 1000
 ROW_BYTES = 1024
 # The exception of a minidump uploaded without an event.
 NATIVE_CRASH = {"type": "Minidump", "value": "native crash"}
+# Where an envelope request keeps its decoded body for `Ingest.on_envelope`.
+ENVELOPE_BODY = web.RequestKey("envelope_body", bytes)
 
 
 # --- the handler --------------------------------------------------------------
@@ -68,6 +71,9 @@ class Ingest:
     # their raw bytes anyway; whole bodies are for seeing byte for byte what
     # an SDK sent, and compressing and writing them costs ~15% of ingest.
     keep_bodies: bool = False
+    # Given each stored envelope's decoded body and sender's User-Agent
+    # (Spotlight's GET /stream); it must return at once.
+    on_envelope: Callable[[bytes, str | None], None] | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         matched = match_endpoint(request.path)
@@ -79,6 +85,8 @@ class Ingest:
             batch, answer = await self._handler(endpoint)(request, params)
             batch.envelope.update(received_at=time.time(), endpoint=endpoint)
             await self.writer.write(batch)
+            if self.on_envelope is not None and ENVELOPE_BODY in request:
+                self.on_envelope(request[ENVELOPE_BODY], request.headers.get("User-Agent"))
         except Refusal as e:
             return await self._reject(request, endpoint, e)
         except QueueFull:
@@ -186,6 +194,7 @@ class Ingest:
         key, project_id = auth.resolve(request_auth, envelope.headers.get("dsn"), params["project_id"])
         client = request_auth.client if request_auth else None
         batch = await self._batch(request, envelope, body, encoding, key, project_id, client)
+        request[ENVELOPE_BODY] = body
         event_id = envelope.event_id
         return batch, json_response({"id": event_id} if event_id else {})
 
@@ -195,6 +204,7 @@ class Ingest:
         envelope = await offload(len(body), _parse_limited, body)
         dsn = envelope.headers.get("dsn")
         key, project_id = auth.resolve(None, dsn, None) if isinstance(dsn, str) and dsn else ("spotlight", "1")
+        request[ENVELOPE_BODY] = body
         return await self._batch(request, envelope, body, encoding, key, project_id), json_response({})
 
     async def _store(self, request, params):
