@@ -26,6 +26,11 @@ tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/p
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund
 
+# The real @sentry/react-native under React Native's Jest preset. No install
+# scripts: the only ones are sentry-cli's, for source map uploads, unused here.
+tests/rn/node_modules/.package-lock.json: tests/rn/package.json tests/rn/package-lock.json
+	cd tests/rn && npm ci --no-audit --no-fund --ignore-scripts
+
 # The replay page's player (Sentry's rrweb-player, pinned in player/package-lock.json),
 # rebuilt into templates/static/vendor. Those files are committed: `make run` needs no npm.
 .PHONY: player
@@ -51,7 +56,8 @@ chromium:
 	  else echo "chromium is missing: run 'sudo apt-get install chromium', then make test again" >&2; exit 1; fi; }
 
 test-deps: $(VENV)/.test-installed chromium \
-	tests/node/node_modules/.package-lock.json tests/browser/node_modules/.package-lock.json
+	tests/node/node_modules/.package-lock.json tests/browser/node_modules/.package-lock.json \
+	tests/rn/node_modules/.package-lock.json
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
