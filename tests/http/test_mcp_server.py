@@ -79,6 +79,10 @@ async def check_tools(session: ClientSession) -> None:
 
     listed = await text_of(session, "list_traces")
     assert BROWSER_TRACE in listed and BACKEND_TRACE in listed and '"/cart"' in listed
+    by_name = await text_of(session, "list_traces", text="checkout")
+    assert BACKEND_TRACE in by_name and BROWSER_TRACE not in by_name
+    with_errors = await text_of(session, "list_traces", errors_only=True)
+    assert BROWSER_TRACE in with_errors and BACKEND_TRACE not in with_errors
 
     trace = await text_of(session, "get_trace", trace_id=BROWSER_TRACE)
     assert '"/cart"' in trace and '"POST http://127.0.0.1:8000/api/checkout"' in trace
