@@ -6,6 +6,7 @@ exit code is passed on; with no collector running, one is started for it."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,28 @@ def test_a_missing_command_says_so_with_the_shells_code(collector):
     out = collector_run("--url", collector.url, "--", "no-such-command-here")
     assert out.returncode == 127
     assert "no such command: no-such-command-here" in out.stderr
+
+
+def test_sigterm_and_sigint_reach_the_command_once_and_its_code_comes_back(collector):
+    code = (
+        "import signal, sys, time\n"
+        "def stop(sig, frame):\n"
+        "    print('got', signal.Signals(sig).name, flush=True)\n"
+        "    sys.exit(7)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "signal.signal(signal.SIGINT, stop)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "collector", "run", "--url", collector.url, "--", sys.executable, "-c", code],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=30)
+        assert out == f"got {sig.name}\n"
+        assert proc.returncode == 7

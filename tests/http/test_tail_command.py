@@ -161,3 +161,16 @@ def test_no_collector_says_how_to_start_one(tmp_path):
     assert out.returncode == 1
     assert f"no collector at {url}: start one with `collector serve`" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_tail_reconnects_by_itself_when_the_collector_restarts(collector, tmp_path):
+    tail = Tail(collector, tmp_path)
+    try:
+        collector.stop()
+        collector.start()
+        send_error(collector, "after the restart")
+        line = tail.next(timeout=30)
+    finally:
+        stderr = tail.stop()
+    assert line["title"] == "after the restart"
+    assert "reconnecting" in stderr and "reconnected" in stderr
