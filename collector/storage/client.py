@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 import socket
 import subprocess
@@ -161,6 +162,17 @@ class Writer:
         self._queued_bytes += size
         await future
 
+    async def chore(self, name: str, *args):
+        """Have the writer process run a chore (storage/chores.py) in order
+        with the packets sent before it; its result, or WriteFailed."""
+        if self._closing:
+            raise WriteFailed(STOPPING)
+        await self._wait_until_up()
+        future = asyncio.get_running_loop().create_future()
+        self._link.stream.write(wire.frame(wire.Chore(name, args)))
+        self._unanswered.append((0, future))
+        return await future
+
     async def close(self) -> None:
         """Write everything already sent, then stop the writer process."""
         self._closing = True
@@ -266,8 +278,8 @@ class Writer:
                 answer: wire.Answer = await wire.read(reader)
                 if answer.gone:
                     self._mark_gone(answer.gone)
-                for error in answer.errors:
-                    self._settle(*self._unanswered.popleft(), error)
+                for error, result in itertools.zip_longest(answer.errors, answer.results):
+                    self._settle(*self._unanswered.popleft(), error, result)
                 self.committed.set()
         except (asyncio.IncompleteReadError, OSError) as e:
             if self._closing:
@@ -320,12 +332,12 @@ class Writer:
         while self._unanswered:
             self._settle(*self._unanswered.popleft(), reason)
 
-    def _settle(self, size: int, future: asyncio.Future, error: str | None) -> None:
+    def _settle(self, size: int, future: asyncio.Future, error: str | None, result=None) -> None:
         self._queued_bytes -= size
         if future.cancelled():
             return
         if error is None:
-            future.set_result(None)
+            future.set_result(result)
         elif self.gone:
             future.set_exception(WriterUnavailable(self.gone))
         else:

@@ -74,13 +74,29 @@ def serve(path: str, sock: socket.socket, durability: str = "normal") -> None:
                 if None in group:
                     stopping = True
                     group = [packet for packet in group if packet is not None]
-                if group:
-                    wire.send(sock, store.commit(group))
+                for answer in _answers(store, group):
+                    wire.send(sock, answer)
             except (EOFError, OSError):
                 # The server is gone: what was committed stays committed.
                 break
     finally:
         store.close()
+
+
+def _answers(store: Store, group: list):
+    """Packets are committed together, up to each chore, which runs alone
+    in its place: everything is answered in the order it was sent."""
+    packets = []
+    for message in group:
+        if isinstance(message, wire.Chore):
+            if packets:
+                yield store.commit(packets)
+                packets = []
+            yield store.chore(message)
+        else:
+            packets.append(message)
+    if packets:
+        yield store.commit(packets)
 
 
 def open_failure(path: str, error: Exception) -> str:

@@ -15,9 +15,9 @@ import threading
 import time
 
 from ..protocol import grouping, jsonshape
-from . import schema, summaries
+from . import chores, schema, summaries
 from .replaced import file_identity, replaced_reason
-from .wire import ROW_COLUMNS, Answer, Packet
+from .wire import ROW_COLUMNS, Answer, Chore, Packet
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,20 @@ class Store:
                 errors = [self._write_alone(packet) for packet in group]
         self._bound_wal()
         return Answer(errors, None)
+
+    def chore(self, chore: Chore) -> Answer:
+        """Run one chore in its own transaction: its error (or None) and its result."""
+        if file_identity(self._path) != self._identity:
+            reason = replaced_reason(self._path)
+            return Answer([reason], reason)
+        try:
+            result = chores.run(self._conn, chore.name, chore.args)
+        except KeyError:
+            return Answer([f"no chore named {chore.name!r}"], None)
+        except STORE_ERRORS as e:
+            log.warning("chore %s failed: %r", chore.name, e)
+            return Answer([f"{chore.name} failed: {e}"], None)
+        return Answer([None], None, (result,))
 
     def _write_alone(self, packet: Packet) -> str | None:
         try:

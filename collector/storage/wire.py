@@ -50,14 +50,26 @@ class Packet(NamedTuple):
     traces: dict[str, TraceSummary]
 
 
+class Chore(NamedTuple):
+    """Work on what is stored rather than new rows (delete old traces, mark
+    forwarded envelopes delivered): the writer process owns the only write
+    connection, so such work travels to it like a packet, in order with
+    them, and is answered like one. `name` is a key of `chores.CHORES`."""
+
+    name: str
+    args: tuple = ()
+
+
 class Answer(NamedTuple):
-    """The writer process's answer to one group of packets."""
+    """The writer process's answer to one group of packets, or to one chore."""
 
     # One per packet, in the order they were sent: None once its rows are
     # committed, else why they were not stored.
     errors: list[str | None]
     # Why the database file is gone (deleted or replaced), if it is.
     gone: str | None
+    # A chore's result (one, beside its one error); empty for packets.
+    results: tuple = ()
 
 
 LENGTH = struct.Struct("!I")
