@@ -11,7 +11,7 @@ import base64
 
 import orjson
 
-from collector.web.spotlight import CLIENT_ENVELOPES, Listener, Ring, SpotlightStream, Stored
+from collector.web.spotlight import CLIENT_ENVELOPES, SPOTLIGHT, Listener, Ring, SpotlightStream, Stored
 from helpers import envelope, event_item, post
 
 ENVELOPE = "application/x-sentry-envelope"
@@ -123,6 +123,14 @@ async def test_the_stream_carries_the_private_headers_of_the_read_api(client):
         assert stream.headers["Cross-Origin-Resource-Policy"] == "same-origin"
         assert stream.headers["X-Content-Type-Options"] == "nosniff"
         assert "Access-Control-Allow-Origin" not in stream.headers
+
+
+async def test_shutting_down_ends_open_streams_instead_of_waiting_on_them(client):
+    async with client.get("/stream") as stream:
+        await stream.content.readline()
+        await client.server.app[SPOTLIGHT].close()
+        assert await asyncio.wait_for(stream.content.read(), 5) == b""
+    assert not client.server.app[SPOTLIGHT].listeners
 
 
 # --- the bounds -----------------------------------------------------------------
