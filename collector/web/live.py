@@ -41,6 +41,7 @@ class Commits:
     def __init__(self, committed: asyncio.Event):
         self._committed = committed
         self._next = asyncio.Event()
+        self.closed = False
 
     def next(self) -> asyncio.Event:
         return self._next
@@ -49,8 +50,16 @@ class Commits:
         while True:
             await self._committed.wait()
             self._committed.clear()
-            fired, self._next = self._next, asyncio.Event()
-            fired.set()
+            self._wake_all()
+
+    async def close(self, app: web.Application | None = None) -> None:
+        """Ends every live stream, so the server's shutdown does not wait on them."""
+        self.closed = True
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        fired, self._next = self._next, asyncio.Event()
+        fired.set()
 
 
 COMMITS = web.AppKey("live_commits", Commits)
@@ -90,29 +99,34 @@ async def live_feed(request: web.Request) -> web.StreamResponse:
     commits = request.app[COMMITS]
     reader = request.app[READER]
     async with sse_response(request, send_timeout=SEND_TIMEOUT, ping_interval=PING_INTERVAL) as stream:
-        await stream.send("", event="ready", id=_id(position), retry=RETRY_MS)
-        while stream.is_connected():
-            woken = commits.next()
-            entries, position, more = await reader.run(live.entries_after, position, filters)
-            for entry in entries:
-                await stream.send(orjson.dumps(entry.data).decode(), id=entry.id, event=entry.kind)
-            if not more:
-                await _quiet_until(woken, request)
+        try:
+            await stream.send("", event="ready", id=_id(position), retry=RETRY_MS)
+            while stream.is_connected() and not commits.closed:
+                woken = commits.next()
+                entries, position, more = await reader.run(live.entries_after, position, filters)
+                for entry in entries:
+                    await stream.send(orjson.dumps(entry.data).decode(), id=entry.id, event=entry.kind)
+                if not more and await woken_or_gone(woken, request):
+                    await asyncio.sleep(READ_INTERVAL)
+        except (ConnectionResetError, TimeoutError):
+            # The client left, or stopped reading for SEND_TIMEOUT: it
+            # reconnects with Last-Event-ID and catches up.
+            pass
     return stream
 
 
-async def _quiet_until(woken: asyncio.Event, request: web.Request) -> None:
-    """Until the next commit, or until the client has gone (checked every
-    second: aiohttp does not cancel a handler whose client left), and at
-    least READ_INTERVAL."""
+async def woken_or_gone(woken: asyncio.Event, request: web.Request, check_every: float = 1.0) -> bool:
+    """Waits until `woken` is set (True) or the client has gone (False).
+    aiohttp does not cancel a handler whose client left, so a stream that
+    waits for news looks every `check_every` seconds."""
     while not woken.is_set():
         if request.transport is None or request.transport.is_closing():
-            return
+            return False
         try:
-            await asyncio.wait_for(woken.wait(), 1)
+            await asyncio.wait_for(woken.wait(), check_every)
         except TimeoutError:
             continue
-    await asyncio.sleep(READ_INTERVAL)
+    return True
 
 
 def _id(position: live.Position) -> str:
@@ -123,6 +137,7 @@ async def live_context(app: web.Application):
     """The task that wakes live clients, for the app's lifetime."""
     commits = Commits(app[WRITER].committed)
     app[COMMITS] = commits
+    app.on_shutdown.append(commits.close)
     task = asyncio.create_task(commits.relay())
     yield
     task.cancel()

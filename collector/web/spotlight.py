@@ -32,6 +32,7 @@ from aiohttp_sse import sse_response
 from ..ingest.body import offload
 from ..protocol import spotlight
 from .cors import PRIVATE_HEADERS
+from .live import woken_or_gone
 
 MIB = 1024 * 1024
 # Spotlight's sidecar keeps 500 envelopes; the byte bound keeps a few large
@@ -192,22 +193,9 @@ async def _send_until_gone(request: web.Request, sse, listener: Listener, name: 
     while not listener.dropped and sse.is_connected():
         entry = listener.take()
         if entry is None:
-            if not await _wait(request, listener):
+            if not await woken_or_gone(listener.woken, request, CHECK_INTERVAL):
                 return
             continue
         data = await offload(len(entry.body), spotlight.envelope_json, entry.body, entry.id, entry.user_agent)
         if data is not None:
             await sse.send(data, id=entry.id, event=name)
-
-
-async def _wait(request: web.Request, listener: Listener) -> bool:
-    """Until an envelope comes (True) or the client has gone (False),
-    checked every CHECK_INTERVAL."""
-    while not listener.woken.is_set():
-        if request.transport is None or request.transport.is_closing():
-            return False
-        try:
-            await asyncio.wait_for(listener.woken.wait(), CHECK_INTERVAL)
-        except TimeoutError:
-            continue
-    return True

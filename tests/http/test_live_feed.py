@@ -102,3 +102,15 @@ async def test_bad_parameters_are_refused_with_the_fix(client):
     response = await client.get("/api/live", headers={"Last-Event-ID": "yesterday"})
     assert response.status == 400
     assert "Last-Event-ID" in (await response.json())["detail"]
+
+
+def test_an_open_live_stream_does_not_hold_up_the_collectors_shutdown(collector):
+    import urllib.request
+
+    stream = urllib.request.urlopen(collector.url + "/api/live", timeout=30)
+    assert stream.readline().startswith(b"id: ")
+    output = collector.stop()
+    # Stopped by SIGTERM and exited by itself (stop() kills after 15 s, which leaves code -9).
+    assert collector.proc.returncode == 0, output
+    assert "collector: stopped" in output
+    stream.close()
