@@ -106,8 +106,11 @@ async def live_feed(request: web.Request) -> web.StreamResponse:
                 entries, position, more = await reader.run(live.entries_after, position, filters)
                 for entry in entries:
                     await stream.send(orjson.dumps(entry.data).decode(), id=entry.id, event=entry.kind)
-                if not more and await woken_or_gone(woken, request):
-                    await asyncio.sleep(READ_INTERVAL)
+                if more:
+                    continue
+                if not await woken_or_gone(woken, request):
+                    break
+                await asyncio.sleep(READ_INTERVAL)
         except (ConnectionResetError, TimeoutError):
             # The client left, or stopped reading for SEND_TIMEOUT: it
             # reconnects with Last-Event-ID and catches up.

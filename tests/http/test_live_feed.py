@@ -114,3 +114,18 @@ def test_an_open_live_stream_does_not_hold_up_the_collectors_shutdown(collector)
     assert collector.proc.returncode == 0, output
     assert "collector: stopped" in output
     stream.close()
+
+
+async def test_a_client_that_left_is_not_read_for_any_more(client, monkeypatch):
+    from collector.read import live
+
+    reads = []
+    real = live.entries_after
+    monkeypatch.setattr(live, "entries_after", lambda *args: reads.append(1) or real(*args))
+    async with client.get("/api/live") as stream:
+        await post(client, envelope(event_item("seen before leaving")))
+        await read_events(stream, 1)
+    settled = len(reads)
+    await asyncio.sleep(2.5)
+    # At most the one read already under way when the client left.
+    assert len(reads) <= settled + 1
