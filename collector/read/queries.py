@@ -205,7 +205,31 @@ def trace_filter_clauses(filters: dict) -> tuple[list[str], list]:
     if filters.get("min_duration_ms"):
         where.append("(end_timestamp - start_timestamp) * 1000 >= ?")
         args.append(filters["min_duration_ms"])
+    # A Noise (health checks, preflights) hides the traces its rules name by their root.
+    if filters.get("noise"):
+        condition, noise_args = filters["noise"].sql("root_name")
+        where.append(condition)
+        args += noise_args
     return where, args
+
+
+# How many of the newest traces are looked at to count the hidden ones: the
+# count costs a bounded read however large the file.
+NOISE_COUNT_WINDOW = 10_000
+
+
+def count_noise(conn, filters: dict) -> dict:
+    """How many of the newest NOISE_COUNT_WINDOW traces (the list's other
+    filters applied) `filters["noise"]` hides, and how many were looked at."""
+    others, args = trace_filter_clauses({**filters, "noise": None})
+    condition, noise_args = filters["noise"].sql("root_name")
+    where = f" WHERE {' AND '.join(others)}" if others else ""
+    newest = f"SELECT root_name FROM traces{where} ORDER BY start_timestamp DESC LIMIT ?"
+    hidden, looked = conn.execute(
+        f"SELECT coalesce(sum(NOT ({condition})), 0), count(*) FROM ({newest})",
+        (*noise_args, *args, NOISE_COUNT_WINDOW),
+    ).fetchone()
+    return {"hidden": hidden, "looked_at": looked, "window": NOISE_COUNT_WINDOW}
 
 
 def search_traces(conn, filters: dict, limit: int, offset: int) -> list[dict]:

@@ -12,6 +12,7 @@ from ..protocol.answers import json_response
 from ..protocol.events import exceptions_of, frames_of, is_message_event, split_in_app
 from ..protocol.jsonshape import as_dict, as_list, dicts, loads, pairs_dict
 from ..read import event_links, lists, queries
+from .fragments import template_for
 from .keys import READER
 from .resources import Resource
 from .responses import Missing
@@ -139,7 +140,9 @@ async def load_errors(request: web.Request) -> dict:
 
 
 async def errors_page(request: web.Request, data: dict) -> web.Response:
-    return aiohttp_jinja2.render_template("errors.html", request, data)
+    # One page of issues, newest first: new errors always show on it.
+    template = template_for(request, "errors.html", "_errors_list.html")
+    return aiohttp_jinja2.render_template(template, request, {**data, "live": True})
 
 
 ERRORS = Resource(load=load_errors, to_json=json_response, to_html=errors_page)

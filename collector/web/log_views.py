@@ -9,6 +9,7 @@ from aiohttp import web
 from ..protocol.answers import json_response
 from ..read import logs
 from . import params
+from .fragments import template_for
 from .keys import READER
 from .resources import Resource
 from .urls import pager, trace_url
@@ -43,8 +44,10 @@ async def logs_page(request: web.Request, data: dict) -> web.Response:
         "pager": pager(request.query, data["window"], data["has_next"]),
         "query": dict(request.query),
         "host": request.host,
+        # New logs appear on the first page only.
+        "live": data["window"].offset == 0,
     }
-    return aiohttp_jinja2.render_template("logs.html", request, context)
+    return aiohttp_jinja2.render_template(template_for(request, "logs.html", "_logs_list.html"), request, context)
 
 
 LOGS = Resource(

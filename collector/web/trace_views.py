@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import aiohttp_jinja2
 from aiohttp import web
 
@@ -10,11 +12,12 @@ from ..protocol.jsonshape import as_str
 from ..read import doctor, queries, replay_detail, traces
 from ..read.doctor import queries as doctor_queries
 from . import params
-from .keys import READER
+from .fragments import template_for
+from .keys import NOISE, READER
 from .list_end import past_the_end
 from .resources import Resource
 from .responses import Missing
-from .urls import event_url, pager, trace_url
+from .urls import PAGING, event_url, pager, trace_url
 
 LIST_LIMIT = 50
 MAX_LIST_LIMIT = 1000
@@ -22,15 +25,33 @@ MAX_LIST_LIMIT = 1000
 
 async def load_traces(request: web.Request) -> dict:
     """Newest first, filtered; one more row is read to know if there is an older page."""
-    filters = params.trace_filters(request.query)
+    noise = request.app[NOISE]
+    shown = params.flag(request.query, "noise")
+    # Health checks and preflights are hidden unless ?noise=1; never deleted.
+    filters = {**params.trace_filters(request.query), "noise": None if shown else noise}
     window = params.window(request.query, LIST_LIMIT, MAX_LIST_LIMIT)
     rows = await request.app[READER].run(queries.search_traces, filters, window.limit + 1, window.offset)
+    counted = await request.app[READER].run(queries.count_noise, {**filters, "noise": noise})
     return {
         "traces": [traces.summary_view(r) for r in rows[: window.limit]],
         "window": window,
         "has_next": len(rows) > window.limit,
         "past_end": None if rows else await past_the_end(request, filters, window),
+        "noise": {"shown": shown, "routes": list(noise.routes), **counted},
     }
+
+
+def traces_json(data: dict) -> web.Response:
+    noise = data["noise"]
+    # `noise.hidden` counts what the rules match among the newest `window`
+    # traces: hidden from this list unless `shown` (?noise=1).
+    return json_response({"traces": data["traces"], "noise": noise})
+
+
+def noise_toggle(query, shown: bool) -> str:
+    """The list with health checks shown (or hidden again), other filters kept, from its first page."""
+    kept = {k: v for k, v in query.items() if k not in ("noise", "fragment", *PAGING)}
+    return "?" + urlencode(kept if shown else {**kept, "noise": "1"})
 
 
 async def traces_page(request: web.Request, data: dict) -> web.Response:
@@ -40,13 +61,18 @@ async def traces_page(request: web.Request, data: dict) -> web.Response:
         "query": dict(request.query),
         "host": request.host,
         "past_end": data["past_end"],
+        "noise": data["noise"],
+        "noise_toggle": noise_toggle(request.query, data["noise"]["shown"]),
+        # New rows appear on the first page only; the feed follows the noise toggle.
+        "live": data["window"].offset == 0,
+        "live_query": "noise=1" if data["noise"]["shown"] else "",
     }
-    return aiohttp_jinja2.render_template("traces.html", request, context)
+    return aiohttp_jinja2.render_template(template_for(request, "traces.html", "_traces_list.html"), request, context)
 
 
 TRACES = Resource(
     load=load_traces,
-    to_json=lambda data: json_response({"traces": data["traces"]}),
+    to_json=traces_json,
     to_html=traces_page,
     form="_traces_form.html",
 )

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from ..protocol.answers import json_response
 from ..read import journey, lists
+from .fragments import template_for
 from .keys import READER
 from .params import integer, text
 from .resources import Resource
@@ -20,7 +21,9 @@ async def load_users(request: web.Request) -> dict:
 
 
 async def users_page(request: web.Request, data: dict) -> web.Response:
-    return aiohttp_jinja2.render_template("users.html", request, data)
+    # Newest first and at most one page: new users and counts always show on it.
+    template = template_for(request, "users.html", "_users_list.html")
+    return aiohttp_jinja2.render_template(template, request, {**data, "live": True})
 
 
 USERS = Resource(load=load_users, to_json=json_response, to_html=users_page)
