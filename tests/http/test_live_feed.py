@@ -122,10 +122,16 @@ async def test_a_client_that_left_is_not_read_for_any_more(client, monkeypatch):
     reads = []
     real = live.entries_after
     monkeypatch.setattr(live, "entries_after", lambda *args: reads.append(1) or real(*args))
-    async with client.get("/api/live") as stream:
-        await post(client, envelope(event_item("seen before leaving")))
-        await read_events(stream, 1)
+    # A raw socket, so that leaving really closes the connection (aiohttp's
+    # client would keep it for reuse).
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(b"GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    await writer.drain()
+    await post(client, envelope(event_item("seen before leaving")))
+    await asyncio.wait_for(reader.readuntil(b"seen before leaving"), 10)
+    writer.close()
+    await writer.wait_closed()
+    await asyncio.sleep(0.5)
     settled = len(reads)
-    await asyncio.sleep(2.5)
-    # At most the one read already under way when the client left.
-    assert len(reads) <= settled + 1
+    await asyncio.sleep(2)
+    assert len(reads) == settled
