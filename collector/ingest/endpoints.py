@@ -37,7 +37,7 @@ from ..protocol.refusals import (
     UndecodableBody,
 )
 from ..storage.client import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
-from . import news
+from . import news, otlp
 from .body import MAX_DECOMPRESSED, offload, read_decoded
 from .normalize import fit, normalize
 
@@ -115,6 +115,7 @@ class Ingest:
             "security": self._security,
             "minidump": self._minidump,
             "attachments": self._attachments,
+            "otlp": otlp.receive,
         }[endpoint]
 
     async def _reject(self, request: web.Request, endpoint: str, refusal: Refusal) -> web.Response:

@@ -18,6 +18,10 @@ ENDPOINTS: list[tuple[re.Pattern, str]] = [
     (re.compile(_P + r"(?P<project_id>\d+)/(?:security|csp-report|nel)/?$"), "security"),
     (re.compile(_P + r"(?P<project_id>\d+)/minidump/?$"), "minidump"),
     (re.compile(_P + r"(?P<project_id>\d+)/events/(?P<event_id>[0-9a-fA-F-]{32,36})/attachments/?$"), "attachments"),
+    # OTLP/HTTP: Sentry's URL for OpenTelemetry exporters first (it also ends
+    # in /v1/traces), then the exporters' default paths, under any prefix.
+    (re.compile(_P + r"(?P<project_id>\d+)/integration/otlp/v1/(?P<signal>traces|logs)/?$"), "otlp"),
+    (re.compile(r"^(?:/.*)?/v1/(?P<signal>traces|logs)/?$"), "otlp"),
     # Spotlight's sidecar endpoint: SDKs with spotlight enabled post here.
     (re.compile(r"^/stream/?$"), "stream"),
 ]
