@@ -41,6 +41,8 @@ def main() -> None:
 
 # Each module adds its command to `main`.
 from . import doctor, serve  # noqa: E402
+from . import export as export  # noqa: E402
+from . import importer as importer  # noqa: E402
 from . import mcp as mcp  # noqa: E402
 from . import run as run  # noqa: E402
 from . import tail as tail  # noqa: E402

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .dropped_views import DROPPED, RAW
 from .event_views import ERRORS, EVENT
+from .export_views import EXPORT
 from .health_views import DOCTOR, STATS
 from .live import live_feed
 from .log_views import LOGS
@@ -21,6 +22,7 @@ from .user_views import USER, USERS
 ROUTES = {
     "/api/traces": TRACES,
     "/api/traces/{trace_id}": TRACE,
+    "/api/traces/{trace_id}/export": EXPORT,
     "/api/events/{event_id}": EVENT,
     "/api/errors": ERRORS,
     "/api/users": USERS,
