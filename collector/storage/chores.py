@@ -36,3 +36,6 @@ def run(conn: sqlite3.Connection, name: str, args: tuple):
         raise
     conn.execute("COMMIT")
     return result
+
+
+from . import retention as retention  # noqa: E402

@@ -188,7 +188,8 @@ TABLES: dict[str, dict] = {
             "data": str,
             "envelope_id": int,
         },
-        "indexes": [["event_id"]],
+        # trace_id: retention deletes a trace's feedback with it.
+        "indexes": [["event_id"], ["trace_id"]],
     },
     "attachments": {
         "columns": {
@@ -300,6 +301,7 @@ def connect(path: str, *, readonly: bool = False, durability: str = "normal") ->
 def create(conn: sqlite3.Connection) -> None:
     """Create what is missing: tables, indexes, and columns added since the
     file was made, so an older database keeps working after an upgrade."""
+    use_incremental_vacuum(conn)
     db = sqlite_utils.Database(conn)
     for name, spec in TABLES.items():
         table = db[name]
@@ -316,3 +318,22 @@ def create(conn: sqlite3.Connection) -> None:
             conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table.name} ({', '.join(index)}) WHERE {where}")
     for name in DROPPED_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+# An older file without auto_vacuum is converted by a full VACUUM at start
+# when it is this small (well under a second); a larger one keeps working
+# (retention reuses its free pages, so it stops growing, but never shrinks)
+# until `collector purge --vacuum` converts it.
+VACUUM_AT_START_BYTES = 64 * 1024 * 1024
+
+
+def use_incremental_vacuum(conn: sqlite3.Connection) -> None:
+    """auto_vacuum=INCREMENTAL, so deleted rows' pages can be given back
+    (`PRAGMA incremental_vacuum`). It takes effect only before the first
+    table is created, or through a VACUUM that rewrites the file."""
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+        return
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    if conn.execute("PRAGMA page_count").fetchone()[0] * page_size <= VACUUM_AT_START_BYTES:
+        conn.execute("VACUUM")
