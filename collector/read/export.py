@@ -59,6 +59,13 @@ def _json(value) -> bytes:
         return json.dumps(value, default=_text, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
 
 
+def _raw(value) -> bytes:
+    """A stored payload as bytes (an older version may have stored text)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return value.encode("utf-8", "replace") if isinstance(value, str) else b""
+
+
 def _item(item_type: str, payload, **headers) -> Item:
     body = payload if isinstance(payload, bytes) else _json(payload)
     return Item({"type": item_type, **{k: v for k, v in headers.items() if v is not None}}, body)
@@ -296,8 +303,8 @@ def _replays(trace_id: str, segments: list[dict], recordings: list[dict]) -> lis
     for recording in recordings:
         key = (recording["replay_id"], recording["segment_id"])
         segment = events.pop(key, None)
-        kind = as_str(recording["kind"]) or ItemType.REPLAY_RECORDING
-        items = [_item(kind, bytes(recording["payload"] or b""))]
+        kind = ItemType.REPLAY_VIDEO if recording["kind"] == ItemType.REPLAY_VIDEO else ItemType.REPLAY_RECORDING
+        items = [_item(kind, _raw(recording["payload"]))]
         if kind != ItemType.REPLAY_VIDEO and segment is not None and loads_dict(segment["data"]):
             items.insert(0, _item(ItemType.REPLAY_EVENT, loads_dict(segment["data"])))
         out.append(Envelope(_header(trace_id, recording["replay_id"], _sdk(segment or {})), items))
@@ -331,7 +338,7 @@ def _attach(envelopes: list[Envelope], attachments: list[dict]) -> None:
             "content_type": as_str(row["content_type"]),
             "attachment_type": as_str(row["attachment_type"]),
         }
-        envelope.items.append(_item(ItemType.ATTACHMENT, bytes(row["payload"] or b""), **headers))
+        envelope.items.append(_item(ItemType.ATTACHMENT, _raw(row["payload"]), **headers))
 
 
 def head_dsc(spans: list[dict]) -> dict | None:
