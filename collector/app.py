@@ -6,6 +6,8 @@ import time
 
 from aiohttp import web
 
+from .forward import service as forwarding
+from .forward.destinations import Destination
 from .ingest.endpoints import Ingest
 from .protocol.answers import error_response
 from .read.noise import Noise
@@ -49,6 +51,8 @@ def create_app(
     durability: str = "normal",
     owner: str = "",
     hide_routes: list[str] = (),
+    forward: list[Destination] = (),
+    forward_skip_environments: list[str] = (),
 ) -> web.Application:
     """The application; its writer process starts when the app starts (and
     `Writer.start` raises DatabaseInUse or StartFailed then), not here."""
@@ -71,11 +75,15 @@ def create_app(
     pages.setup(app)
     # GET /stream for Spotlight's clients; POST /stream is ingest.
     stream = spotlight.setup(app)
-    ingest = Ingest(writer, app[INGEST_STATS], keep_bodies, on_envelope=stream.publish)
+    outbox = forwarding.outbox(list(forward), list(forward_skip_environments))
+    ingest = Ingest(
+        writer, app[INGEST_STATS], keep_bodies, on_envelope=stream.publish, outbox=outbox.rows if outbox else None
+    )
     mcp_http.add_routes(app)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_post("/{tail:.*}", ingest.handle)
     app.cleanup_ctx.append(_storage)
+    forwarding.setup(app, list(forward), writer, app[READER])
     app.cleanup_ctx.append(live_context)
     app.cleanup_ctx.append(mcp_http.mcp_context)
     return app

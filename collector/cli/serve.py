@@ -13,6 +13,8 @@ import click
 from aiohttp import web
 
 from ..app import SERVER_ARGS, create_app
+from ..forward.destinations import Destination, InvalidDestination
+from ..forward.service import destinations
 from ..protocol.urls import LOOPBACK_NAMES
 from ..storage import schema
 from ..storage.client import StartFailed
@@ -32,6 +34,8 @@ class ServeOptions:
     durability: str
     max_connections: int
     hide_routes: tuple[str, ...] = ()
+    forward: tuple[Destination, ...] = ()
+    forward_skip_environments: tuple[str, ...] = ()
 
     @property
     def url_host(self) -> str:
@@ -84,11 +88,47 @@ class ServeOptions:
     help="Also hide this route from the lists, the live feed and tail, like /health: an exact path, or a prefix "
     "ending in /* (repeatable; the variable is comma-separated). Nothing is deleted; pages can show them.",
 )
-def serve_command(host, port, db, allow_host, keep_bodies, durability, max_connections, hide_route) -> None:
+@option(
+    "--forward",
+    envvar="COLLECTOR_FORWARD",
+    multiple=True,
+    metavar="DSN",
+    show_default=False,
+    help="Also send every accepted envelope to this Sentry DSN (repeatable; the variable is comma-separated). "
+    "Sent from an outbox in the database file: ingest never waits, a restart or an outage loses nothing.",
+)
+@option(
+    "--forward-otlp",
+    envvar="COLLECTOR_FORWARD_OTLP",
+    multiple=True,
+    metavar="URL",
+    show_default=False,
+    help="Also export spans and logs as OTLP/HTTP protobuf to this OpenTelemetry Collector, "
+    "e.g. http://localhost:4318 (repeatable; the variable is comma-separated).",
+)
+@option(
+    "--forward-skip-environment",
+    envvar="COLLECTOR_FORWARD_SKIP_ENVIRONMENTS",
+    multiple=True,
+    metavar="NAME",
+    show_default=False,
+    help="Keep envelopes of this environment (e.g. development) on this machine: they are stored, not "
+    "forwarded (repeatable; the variable is comma-separated).",
+)
+def serve_command(
+    host, port, db, allow_host, keep_bodies, durability, max_connections, hide_route, **forwarding
+) -> None:
     """Receive Sentry SDK data and serve the trace view."""
     allow_hosts = tuple(name for name in allow_host if name)  # "a,b," lists two names
     hide_routes = tuple(route for route in hide_route if route)
-    options = ServeOptions(host, port, db, allow_hosts, keep_bodies, durability, max_connections, hide_routes)
+    try:
+        forward = tuple(destinations(_listed(forwarding["forward"]), _listed(forwarding["forward_otlp"])))
+    except InvalidDestination as e:
+        raise click.BadParameter(str(e)) from None
+    skip = tuple(_listed(forwarding["forward_skip_environment"]))
+    options = ServeOptions(
+        host, port, db, allow_hosts, keep_bodies, durability, max_connections, hide_routes, forward, skip
+    )
     asyncio.run(run_server(options))
 
 
@@ -116,6 +156,8 @@ async def _start(options: ServeOptions) -> web.AppRunner:
         durability=options.durability,
         owner=f"serving http://{options.url_host}:{options.port}/",
         hide_routes=list(options.hide_routes),
+        forward=list(options.forward),
+        forward_skip_environments=list(options.forward_skip_environments),
     )
     tune_gc()
     runner = web.AppRunner(app, **SERVER_ARGS)
@@ -137,6 +179,11 @@ async def _start(options: ServeOptions) -> web.AppRunner:
     return runner
 
 
+def _listed(values: tuple[str, ...]) -> list[str]:
+    # Each value may itself be a comma-separated list (the environment variable's form).
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
 def _announce(options: ServeOptions) -> None:
     extras = [
         ", request bodies included (--keep-bodies)" if options.keep_bodies else "",
@@ -152,4 +199,6 @@ def _announce(options: ServeOptions) -> None:
             "anyone who can reach this port can read your users' emails and IPs.",
             file=sys.stderr,
         )
+    for destination in options.forward:
+        print(f"collector: forwarding to {destination.name}")
     print("collector: Ctrl-C to stop", flush=True)

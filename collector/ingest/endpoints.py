@@ -74,6 +74,11 @@ class Ingest:
     # Given each stored envelope's decoded body and sender's User-Agent
     # (Spotlight's GET /stream); it must return at once.
     on_envelope: Callable[[bytes, str | None], None] | None = None
+    # `serve --forward`: the outbox rows of an accepted envelope, given it,
+    # its body as an envelope, its rows and the time (forward.rules.Outbox.rows).
+    # They are written with the envelope's rows, in one transaction: an
+    # acknowledged envelope is never lost to forwarding, nor forwarded unstored.
+    outbox: Callable[[Envelope, bytes, dict, float], list[dict]] | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         matched = match_endpoint(request.path)
@@ -144,8 +149,11 @@ class Ingest:
         key: str,
         project_id: str,
         client: str | None = None,
+        body_is_envelope: bool = True,
     ) -> Batch:
-        build = functools.partial(self._build, envelope, body, encoding, key, project_id, request.remote, client)
+        build = functools.partial(
+            self._build, envelope, body, encoding, key, project_id, request.remote, client, body_is_envelope
+        )
         return await offload(len(body), build)
 
     def _build(
@@ -157,6 +165,7 @@ class Ingest:
         project_id: str,
         remote: str | None,
         client: str | None,
+        body_is_envelope: bool = True,
     ) -> Batch:
         """The batch of an envelope: its rows, and its own row fitted to
         the columns (its header may hold any JSON, its key any bytes)."""
@@ -186,7 +195,13 @@ class Ingest:
         # What the batch holds while queued: the decoded body's worth of
         # values, the rows themselves, a raw body kept alongside.
         size = len(body) + ROW_BYTES * sum(map(len, records.rows.values())) + len(row.get("body") or b"")
-        return Batch(envelope=row, rows=records.rows, size=size)
+        rows = records.rows
+        if self.outbox is not None:
+            forwarded = self.outbox(envelope, body if body_is_envelope else serialize(envelope), rows, time.time())
+            if forwarded:
+                rows = {**rows, "outbox": forwarded}
+                size += sum(r["size"] for r in forwarded)
+        return Batch(envelope=row, rows=rows, size=size)
 
     async def _envelope(self, request, params):
         request_auth = auth.from_request(request.headers, request.query)
@@ -215,14 +230,18 @@ class Ingest:
         envelope = Envelope({"event_id": event_id}, [item])
         payload = item.payload
         project_id = params.get("project_id") or "1"
-        batch = await self._batch(request, envelope, payload, encoding, request_auth.public_key, project_id)
+        batch = await self._batch(
+            request, envelope, payload, encoding, request_auth.public_key, project_id, body_is_envelope=False
+        )
         return batch, json_response({"id": event_id})
 
     async def _security(self, request, params):
         request_auth = _require_auth(request)
         body, encoding = await read_decoded(request)
         envelope = Envelope({}, [Item({"type": ItemType.SECURITY.value, "content_type": request.content_type}, body)])
-        batch = await self._batch(request, envelope, body, encoding, request_auth.public_key, params["project_id"])
+        batch = await self._batch(
+            request, envelope, body, encoding, request_auth.public_key, params["project_id"], body_is_envelope=False
+        )
         return batch, json_response({})
 
     async def _minidump(self, request, params):

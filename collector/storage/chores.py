@@ -38,4 +38,5 @@ def run(conn: sqlite3.Connection, name: str, args: tuple):
     return result
 
 
+from . import outbox  # noqa: E402,F401
 from . import retention as retention  # noqa: E402

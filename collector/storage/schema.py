@@ -235,6 +235,26 @@ TABLES: dict[str, dict] = {
             "envelope_id": int,
         },
     },
+    # Envelopes waiting to be forwarded (`serve --forward`), one row per
+    # envelope and destination, written in the same transaction as the
+    # envelope's rows and deleted once the destination took them: a restart
+    # or an outage loses none. `body` is what is sent (zlib when
+    # `body_encoding` says so); `categories` the rate-limit categories of its
+    # items, comma-wrapped (",error,attachment,") to match one with LIKE.
+    "outbox": {
+        "columns": {
+            "id": int,
+            "destination": str,
+            "received_at": float,
+            "categories": str,
+            "size": int,
+            "body": bytes,
+            "body_encoding": str,
+            "envelope_id": int,
+        },
+        "pk": "id",
+        "indexes": [["destination"]],
+    },
     # Requests answered 4xx: why, so a developer can see what their SDK got wrong.
     "rejections": {
         "columns": {"received_at": float, "endpoint": str, "status": int, "reason": str, "user_agent": str},

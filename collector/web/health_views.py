@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from ..forward import service as forwarding
 from ..protocol.answers import json_response
 from ..read import doctor, queries
 from ..read.doctor import queries as doctor_queries
@@ -40,6 +41,8 @@ async def load_stats(request: web.Request) -> dict:
         "unrecorded_rejections": counters.get("unrecorded_rejections", 0),
     }
     body["database"] = request.app[READER].path
+    # Per destination of `serve --forward`/`--forward-otlp`; empty when nothing is forwarded.
+    body["forwarding"] = forwarding.stats(request.app)
     return body
 
 
