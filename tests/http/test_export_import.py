@@ -4,6 +4,7 @@ into collector B, and B shows the same trace."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -81,7 +82,9 @@ def test_an_exported_trace_imports_into_another_collector_the_same(collector, se
     out = tmp_path / "shared.envelopes"
     done = cli("export", ids["trace"].upper(), "--db", str(collector.db), "--out", str(out))
     assert done.returncode == 0, done.stderr
-    status, headers, downloaded = collector.request(f"/api/traces/{ids['trace']}/export")
+    page = collector.request(f"/traces/{ids['trace']}")[2].decode()
+    link = re.search(r'<p class="hint" id="share">Share it: <a href="([^"]+)" download>', page).group(1)
+    status, headers, downloaded = collector.request(link)
     assert status == 200
     assert headers["Content-Disposition"] == f'attachment; filename="trace-{ids["trace"]}.envelopes"'
     assert downloaded == out.read_bytes()
