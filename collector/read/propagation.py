@@ -60,6 +60,20 @@ def parse_sentry_trace(value: str | None) -> dict:
     }
 
 
+def parse_traceparent(value: str | None) -> dict:
+    """W3C `00-<trace id>-<parent id>-<flags>` as {trace_id, parent_span_id,
+    sampled}, the ids an OpenTelemetry service continues; nothing when it
+    does not read as one."""
+    parts = (value or "").strip().lower().split("-")
+    if len(parts) < 4 or len(parts[1]) != 32 or len(parts[2]) != 16 or len(parts[3]) != 2:
+        return {"trace_id": None, "parent_span_id": None, "sampled": None}
+    try:
+        sampled = bool(int(parts[3], 16) & 1)
+    except ValueError:
+        sampled = None
+    return {"trace_id": parts[1], "parent_span_id": parts[2], "sampled": sampled}
+
+
 def parse_baggage(value: str | None) -> dict:
     """Sentry's `sentry-*` members of a W3C baggage header, by key without the prefix."""
     out = {}
@@ -77,7 +91,11 @@ def incoming(headers: dict, span_ids: set) -> dict | None:
     None when it received none of the three headers."""
     if not headers:
         return None
+    # A request with only traceparent (an OpenTelemetry caller, or a Sentry
+    # SDK's propagateTraceparent with sentry-trace stripped) names its parent there.
     head = parse_sentry_trace(headers.get("sentry-trace"))
+    if head["trace_id"] is None:
+        head = parse_traceparent(headers.get("traceparent"))
     baggage = parse_baggage(headers.get("baggage"))
     parent = head["parent_span_id"]
     return {

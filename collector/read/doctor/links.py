@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ...protocol.jsonshape import as_dict, as_number
 from ...protocol.urls import endpoint, is_client_request, origin, request_url
-from .evidence import finding, sdk_of, start_of
+from ..propagation import HEADERS, headers_in_attributes
+from .evidence import category, finding, sdk_of, start_of
 
 # How far apart a client span and a backend segment may start and still be
 # the same request (clocks of browser and server are the same machine's in
@@ -28,8 +29,48 @@ def _twin(trace_id: str, client: dict, target: tuple, candidates: list[dict]) ->
     return min(twins, key=lambda c: abs(start_of(c) - start), default=None)
 
 
-def _why_unlinked(twin: dict | None, headers: dict, url: str) -> tuple[str, str]:
+def _is_opentelemetry(span: dict | None) -> bool:
+    """A span an OpenTelemetry SDK exported over OTLP (no Sentry SDK): such
+    a service reads only the W3C `traceparent` header, not `sentry-trace`."""
+    return (sdk_of(span or {}) or "").startswith("opentelemetry")
+
+
+def _why_not_continued_by_otel(client: dict, twin: dict, headers: dict, url: str) -> tuple[str, str]:
+    """(cause, fix) when the backend is an OpenTelemetry service: it
+    continues a trace from `traceparent`, which Sentry SDKs send only when
+    asked (the browser's propagateTraceparent; sentry-sdk for Python has no
+    such option, so the OTel side must read sentry-trace instead)."""
+    service = f"{sdk_of(twin)} service"
+    if "traceparent" in headers:
+        return (
+            f"the {service} received traceparent {headers['traceparent']!r} but started trace "
+            f"{twin['trace_id']} anyway",
+            "Make the OpenTelemetry service read W3C trace context: keep tracecontext in OTEL_PROPAGATORS "
+            "(the default is tracecontext,baggage) and instrument its server framework.",
+        )
+    cause = (
+        f"its request reached an {service} (trace {twin['trace_id']}), which continues only a W3C "
+        "traceparent header, and the caller sent none"
+    )
+    if category(client) == "web" or (sdk_of(client) or "").startswith("sentry.javascript."):
+        return (
+            cause,
+            f"Set propagateTraceparent: true in Sentry.init so the SDK sends traceparent beside sentry-trace "
+            f"to the targets in tracePropagationTargets (e.g. ['{origin(url)}']), and let the backend's CORS "
+            "allow the header traceparent (allow_headers).",
+        )
+    return (
+        cause,
+        f"{sdk_of(client) or 'This SDK'} sends only sentry-trace and baggage: let the OpenTelemetry service read "
+        "them too, with sentry-sdk installed there and OTEL_PROPAGATORS=tracecontext,baggage,sentry (sentry-sdk's "
+        "SentryPropagator), or send a traceparent header (00-<trace id>-<span id>-01) yourself.",
+    )
+
+
+def _why_unlinked(client: dict, twin: dict | None, headers: dict, url: str) -> tuple[str, str]:
     """(cause, fix) from what the backend's request carried."""
+    if twin and _is_opentelemetry(twin) and "sentry-trace" not in headers:
+        return _why_not_continued_by_otel(client, twin, headers, url)
     if twin and "sentry-trace" in headers:
         return (
             f"the backend received sentry-trace {headers['sentry-trace']!r} "
@@ -64,7 +105,10 @@ def propagation(trace_id: str, spans: list[dict], candidates: list[dict], reques
             continue
         twin = _twin(trace_id, client, target, candidates)
         headers = {str(k).lower(): v for k, v in as_dict(requests.get(twin["span_id"]) if twin else None).items()}
-        cause, fix = _why_unlinked(twin, headers, url)
+        # An OpenTelemetry service has no transaction holding its request's
+        # headers; its span has them only if it captures them as attributes.
+        headers = headers or (headers_in_attributes(twin.get("data")) if twin else {})
+        cause, fix = _why_unlinked(client, twin, headers, url)
         # One request, one finding: the client span that did not link and
         # the backend segment that started a trace of its own instead are
         # its two ends, and the finding names both traces.
@@ -87,7 +131,8 @@ def propagation(trace_id: str, spans: list[dict], candidates: list[dict], reques
                 backend_trace_id=twin["trace_id"] if twin else None,
                 backend_span_id=twin["span_id"] if twin else None,
                 backend_started_trace=started,
-                backend_request_headers={k: v for k, v in headers.items() if k in ("sentry-trace", "baggage")},
+                backend_request_headers={k: v for k, v in headers.items() if k in HEADERS},
+                backend_sdk=sdk_of(twin) if twin else None,
             )
         )
     return findings
