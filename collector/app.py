@@ -11,6 +11,7 @@ from .forward.destinations import Destination
 from .ingest.endpoints import Ingest
 from .protocol.answers import error_response
 from .read.noise import Noise
+from .storage import retention_task
 from .storage.client import Writer
 from .storage.reader import Reader
 from .web import api, mcp_http, pages, spotlight
@@ -51,6 +52,8 @@ def create_app(
     durability: str = "normal",
     owner: str = "",
     hide_routes: list[str] = (),
+    retain: float | None = None,
+    max_db_size: int | None = None,
     forward: list[Destination] = (),
     forward_skip_environments: list[str] = (),
 ) -> web.Application:
@@ -83,6 +86,8 @@ def create_app(
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_post("/{tail:.*}", ingest.handle)
     app.cleanup_ctx.append(_storage)
+    # --retain / --max-db-size: batches of deletes, after the writer started.
+    app.cleanup_ctx.append(retention_task.context(writer.chore, db_path, retention_task.Policy(retain, max_db_size)))
     forwarding.setup(app, list(forward), writer, app[READER])
     app.cleanup_ctx.append(live_context)
     app.cleanup_ctx.append(mcp_http.mcp_context)

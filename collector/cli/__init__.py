@@ -44,6 +44,7 @@ from . import doctor, serve  # noqa: E402
 from . import export as export  # noqa: E402
 from . import importer as importer  # noqa: E402
 from . import mcp as mcp  # noqa: E402
+from . import purge as purge  # noqa: E402
 from . import run as run  # noqa: E402
 from . import tail as tail  # noqa: E402
 from .serve import ServeOptions  # noqa: E402

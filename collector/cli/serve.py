@@ -7,7 +7,7 @@ import errno
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import click
 from aiohttp import web
@@ -22,6 +22,7 @@ from ..storage.lockfile import DatabaseInUse
 from ..storage.process import tune_gc
 from ..web import connections
 from . import HostName, db_option, main, option
+from .purge import Duration, Size
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class ServeOptions:
     hide_routes: tuple[str, ...] = ()
     forward: tuple[Destination, ...] = ()
     forward_skip_environments: tuple[str, ...] = ()
+    retain: float | None = None
+    max_db_size: int | None = None
 
     @property
     def url_host(self) -> str:
@@ -115,8 +118,23 @@ class ServeOptions:
     help="Keep envelopes of this environment (e.g. development) on this machine: they are stored, not "
     "forwarded (repeatable; the variable is comma-separated).",
 )
+@option(
+    "--retain",
+    envvar="COLLECTOR_RETAIN",
+    type=Duration(),
+    metavar="AGE",
+    help="Delete traces (with their events, logs, replays, attachments) started more than AGE ago, e.g. 7d; "
+    "in the background, in small batches.",
+)
+@option(
+    "--max-db-size",
+    envvar="COLLECTOR_MAX_DB_SIZE",
+    type=Size(),
+    metavar="SIZE",
+    help="Keep the file under SIZE, e.g. 1GB: past it the oldest traces are deleted and the space given back.",
+)
 def serve_command(
-    host, port, db, allow_host, keep_bodies, durability, max_connections, hide_route, **forwarding
+    host, port, db, allow_host, keep_bodies, durability, max_connections, hide_route, retain, max_db_size, **forwarding
 ) -> None:
     """Receive Sentry SDK data and serve the trace view."""
     allow_hosts = tuple(name for name in allow_host if name)  # "a,b," lists two names
@@ -129,6 +147,7 @@ def serve_command(
     options = ServeOptions(
         host, port, db, allow_hosts, keep_bodies, durability, max_connections, hide_routes, forward, skip
     )
+    options = replace(options, retain=retain, max_db_size=max_db_size)
     asyncio.run(run_server(options))
 
 
@@ -158,6 +177,8 @@ async def _start(options: ServeOptions) -> web.AppRunner:
         hide_routes=list(options.hide_routes),
         forward=list(options.forward),
         forward_skip_environments=list(options.forward_skip_environments),
+        retain=options.retain,
+        max_db_size=options.max_db_size,
     )
     tune_gc()
     runner = web.AppRunner(app, **SERVER_ARGS)

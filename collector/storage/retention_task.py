@@ -23,7 +23,7 @@ from .client import WriteFailed
 log = logging.getLogger(__name__)
 
 # How often the task looks at the file's size and the clock.
-CHECK_EVERY = 2.0
+CHECK_EVERY = 1.0
 # Between two batches: the writer commits ingest's waiting groups.
 PAUSE = 0.005
 # Over the bound, delete down to this share of it, so that one pass makes
@@ -105,15 +105,20 @@ async def shrink_to(run: RunChore, conn: sqlite3.Connection, max_bytes: int, rep
         await asyncio.sleep(PAUSE)
 
 
-async def purge(run: RunChore, conn: sqlite3.Connection, *, older_than=None, trace_id=None, everything=False) -> Report:
-    """`collector purge`: one trace, everything started before a time, or all."""
-    report = Report(bytes_before=sum(await asyncio.to_thread(file_bytes, conn)))
-    if trace_id is not None:
-        report.add(await run("retention.trace", trace_id))
-    else:
-        await delete_before(run, None if everything else older_than, report)
-    await reclaim(run, conn, 0)
-    report.bytes_after = sum(await asyncio.to_thread(file_bytes, conn))
+async def purge(run: RunChore, db_path: str, *, before=None, trace_id=None, everything=False) -> Report:
+    """`collector purge`: one trace, everything started before a time, or
+    all (but the newest envelope's row, see retention.py), then the space back."""
+    conn = schema.connect(db_path, readonly=True)
+    try:
+        report = Report(bytes_before=sum(await asyncio.to_thread(file_bytes, conn)))
+        if trace_id is not None:
+            report.add(await run("retention.trace", trace_id))
+        elif everything or before is not None:
+            await delete_before(run, None if everything else before, report)
+        await reclaim(run, conn, 0)
+        report.bytes_after = sum(await asyncio.to_thread(file_bytes, conn))
+    finally:
+        conn.close()
     return report
 
 

@@ -14,6 +14,7 @@ from .export_views import EXPORT
 from .health_views import DOCTOR, STATS
 from .live import live_feed
 from .log_views import LOGS
+from .purge_views import purge
 from .replay_views import REPLAY, REPLAY_VIDEO, REPLAYS
 from .session_views import RELEASES, SESSION, SESSIONS
 from .trace_views import SEARCH, TRACE, TRACES
@@ -46,3 +47,5 @@ def add_routes(app: web.Application) -> None:
     for path, resource in ROUTES.items():
         app.router.add_get(path, resource.json_handler())
     app.router.add_get("/api/live", live_feed)
+    # `collector purge` on a file this collector holds (before ingest's catch-all POST route).
+    app.router.add_post("/api/purge", purge)
