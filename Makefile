@@ -85,6 +85,12 @@ bench: install
 bench-attacks: install
 	$(BIN)/python bench/attacks.py
 
+# What --max-db-size costs ingest (issue 16): the transaction load without
+# and with a bound it fills several times over; medians, ratios, peak size.
+.PHONY: bench-retention
+bench-retention: install
+	$(BIN)/python bench/retention.py $(BENCH_ARGS)
+
 # README's screenshot: a real stitched trace from the end-to-end test, the
 # user naming itself after login and a backend segment's received headers;
 # and the replay of an error (docs/replay-view.png), its request beside it.
