@@ -9,6 +9,7 @@ import time
 
 import orjson
 
+from ..forward import pending
 from ..read import doctor
 from ..read.doctor import queries as doctor_queries
 from ..storage import schema
@@ -37,13 +38,15 @@ def doctor_command(db: str, since: str, trace: str | None, as_json: bool) -> Non
     conn.row_factory = sqlite3.Row
     try:
         report = doctor.diagnose(doctor_queries.doctor_rows(conn, start, trace.lower() if trace else None))
+        outbox = pending.pending_counts(conn)
     finally:
         conn.close()
     if as_json:
-        print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+        print(orjson.dumps({**report, "forwarding_pending": outbox}, option=orjson.OPT_INDENT_2).decode())
     else:
         scope = f"trace {trace}" if trace else f"the last {since}"
         _print_report(report, f"{scope} of {os.path.abspath(db)}", sys.stdout.isatty())
+        _print_forwarding(outbox, time.time())
     sys.exit(1 if report["findings"] else 0)
 
 
@@ -65,3 +68,16 @@ def _print_report(report: dict, scope: str, colour: bool) -> None:
     counts = ", ".join(f"{n} {k}" for k, n in sorted(report["summary"]["findings_by_kind"].items()))
     print()
     print(paint("1;31", f"{len(report['findings'])} finding(s): {counts}.") + " Details: --json, or the /doctor page.")
+
+
+def _print_forwarding(outbox: dict[str, dict], now: float) -> None:
+    """What waits in the outbox (`serve --forward`): the file knows what is
+    pending; what was forwarded and the last error are the running
+    collector's (/api/stats)."""
+    for destination, found in sorted(outbox.items()):
+        age = now - (found["oldest"] or now)
+        print(
+            f"forwarding: {found['pending']} envelope(s) ({found['pending_bytes'] // 1024} KB) waiting for "
+            f"{destination}, the oldest {age / 60:.0f} min old; forwarded, dropped and the last error: "
+            "/api/stats of the running collector"
+        )

@@ -157,3 +157,22 @@ def test_a_bad_dsn_is_refused_at_start(tmp_path):
     )
     assert result.returncode == 2
     assert "expected https://PUBLIC_KEY@HOST/PROJECT_ID" in result.stderr
+
+
+def test_doctor_says_what_waits_to_be_forwarded(tmp_path):
+    from collector.storage import schema
+
+    db = tmp_path / "d.db"
+    conn = schema.connect(str(db))
+    schema.create(conn)
+    conn.execute(
+        "INSERT INTO outbox (destination, received_at, categories, size, body) VALUES (?, ?, ',error,', 2048, x'00')",
+        ("https://o1.ingest.sentry.io/42", time.time() - 600),
+    )
+    conn.close()
+    result = subprocess.run(
+        [sys.executable, "-m", "collector", "doctor", "--db", str(db)], capture_output=True, text=True, timeout=30
+    )
+    assert "forwarding: 1 envelope(s) (2 KB) waiting for https://o1.ingest.sentry.io/42, the oldest 10 min old" in (
+        result.stdout
+    )
