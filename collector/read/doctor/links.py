@@ -4,7 +4,7 @@ finding), and segments whose parent never arrived."""
 
 from __future__ import annotations
 
-from ...protocol.jsonshape import as_dict, as_number
+from ...protocol.jsonshape import as_dict, as_number, as_str
 from ...protocol.urls import endpoint, is_client_request, origin, request_url
 from ..propagation import HEADERS, headers_in_attributes
 from .evidence import category, finding, sdk_of, start_of
@@ -15,16 +15,29 @@ from .evidence import category, finding, sdk_of, start_of
 MATCH_SLACK = 1.0
 
 
+def _method(span: dict) -> str | None:
+    """The HTTP method of a request span, when it says."""
+    data = as_dict(span.get("data"))
+    method = as_str(data.get("http.request.method") or data.get("http.method"))
+    if method is None:
+        first = (as_str(span.get("description")) or "").partition(" ")[0]
+        method = first if first.isalpha() and first.isupper() else None
+    return method.upper() if method else None
+
+
 def _twin(trace_id: str, client: dict, target: tuple, candidates: list[dict]) -> dict | None:
     """The backend request that answered `client` on a trace of its own:
-    same endpoint, started while the client's request was open."""
+    same endpoint and method (a CORS preflight, OPTIONS, is a request of its
+    own to the same URL), started while the client's request was open."""
     start, end = start_of(client), as_number(client.get("timestamp")) or 0.0
+    method = _method(client)
     twins = [
         c
         for c in candidates
         if c["trace_id"] != trace_id
         and endpoint(request_url(c)) == target
         and start - MATCH_SLACK <= start_of(c) <= end + MATCH_SLACK
+        and (method is None or _method(c) in (None, method))
     ]
     return min(twins, key=lambda c: abs(start_of(c) - start), default=None)
 
