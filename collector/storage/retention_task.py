@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from . import retention, schema
-from .client import WriteFailed
+from .client import WriteFailed, WriterUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,9 @@ async def purge(run: RunChore, db_path: str, *, before=None, trace_id=None, ever
         if trace_id is not None:
             report.add(await run("retention.trace", trace_id))
         elif everything or before is not None:
-            await delete_before(run, None if everything else before, report)
+            # "All" is all that started before the purge did: under ingest,
+            # deleting what keeps arriving would never end.
+            await delete_before(run, time.time() if everything else before, report)
         await reclaim(run, conn, 0)
         report.bytes_after = sum(await asyncio.to_thread(file_bytes, conn))
     finally:
@@ -141,7 +143,8 @@ async def keep_bounded(run: RunChore, db_path: str, policy: Policy) -> None:
         while True:
             try:
                 report = await one_pass(run, conn, policy)
-            except WriteFailed as e:
+            except (WriteFailed, WriterUnavailable) as e:
+                # The writer restarting, or the file gone: the next pass tries again.
                 log.warning("retention pass stopped: %s", e)
             else:
                 if report.rows:

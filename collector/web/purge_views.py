@@ -14,9 +14,9 @@ import orjson
 from aiohttp import web
 
 from ..protocol.answers import error_response
-from ..protocol.jsonshape import as_dict, as_number, as_str
+from ..protocol.jsonshape import as_dict, as_number
 from ..storage import retention_task
-from ..storage.client import WriteFailed
+from ..storage.client import WriteFailed, WriterUnavailable
 from .keys import WRITER
 
 
@@ -28,8 +28,10 @@ def what_to_purge(body: bytes) -> dict | None:
         return None
     if asked.get("all") is True:
         return {"everything": True}
-    if as_str(asked.get("trace_id")):
-        return {"trace_id": as_str(asked["trace_id"]).lower()}
+    trace_id = asked.get("trace_id")
+    # Only text names a trace: a number would be turned into one.
+    if isinstance(trace_id, str) and trace_id:
+        return {"trace_id": trace_id.lower()}
     if as_number(asked.get("before")) is not None:
         return {"before": float(as_number(asked["before"]))}
     return None
@@ -42,6 +44,6 @@ async def purge(request: web.Request) -> web.Response:
     writer = request.app[WRITER]
     try:
         report = await retention_task.purge(writer.chore, writer.path, **what)
-    except WriteFailed as e:
+    except (WriteFailed, WriterUnavailable) as e:
         return error_response(503, f"the purge stopped: {e}")
     return web.json_response(dataclasses.asdict(report))

@@ -11,10 +11,11 @@ import pytest
 
 from collector.ingest.normalize import normalize
 from collector.protocol.envelope import parse
-from collector.storage import retention, schema, wire
+from collector.storage import retention, retention_task, schema, wire
 from collector.storage.client import Batch
 from collector.storage.process import _answers
 from collector.storage.store import Store
+from collector.web.purge_views import what_to_purge
 
 DAY = 86400
 
@@ -212,3 +213,32 @@ def test_every_delete_finds_its_rows_by_an_index(store):
         if sql.startswith("PRAGMA") or "ORDER BY rowid LIMIT" in sql:
             continue
         assert full_scans(conn, sql, args) == [], sql
+
+
+def test_durations_and_sizes_as_written_on_the_command_line():
+    assert retention_task.parse_duration("7d") == 7 * DAY
+    assert retention_task.parse_duration(" 1.5h ") == 5400
+    assert retention_task.parse_size("1GB") == 10**9
+    assert retention_task.parse_size("512MiB") == 512 * 1024**2
+    for wrong in ("7", "d", "-1d", "7 days"):
+        with pytest.raises(ValueError, match=r"e\.g\. 7d"):
+            retention_task.parse_duration(wrong)
+    with pytest.raises(ValueError, match=r"e\.g\. 1GB"):
+        retention_task.parse_size("1 TB")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"all": true}', {"everything": True}),
+        (b'{"trace_id": "ABC"}', {"trace_id": "abc"}),
+        (b'{"before": 12.5}', {"before": 12.5}),
+        # Any JSON type may sit in any field: none of these names anything.
+        (b'{"all": "yes", "trace_id": 7, "before": "yesterday"}', None),
+        (b"[1, 2]", None),
+        (b"not json", None),
+        (b'{"before": true}', None),
+    ],
+)
+def test_what_a_purge_request_asks_for(body, expected):
+    assert what_to_purge(body) == expected
