@@ -10,23 +10,28 @@
   const num = (v) => (typeof v === "number" && isFinite(v) ? v : null);
   const { fmtDuration, plural, TraceModel, TraceSearch, TraceDetails } = window;
   const el = TraceDetails.el;
-  const data = JSON.parse(document.getElementById("trace-data").textContent);
-  const rows = Array.isArray(data.rows) ? data.rows : [];
-  rows.forEach((r) => {
-    if (!Array.isArray(r.errors)) r.errors = [];
-    if (!Array.isArray(r.logs)) r.logs = [];
-    r.depth = num(r.depth) || 0;
-  });
-  const start = num(data.start) || 0;
-  const duration = num(data.duration) || 0.001;
+  // The trace's data: the page's, then what trace_live.js fetches as late spans arrive.
+  let data, rows, start, duration, model, firstOrphan;
+  function setData(d) {
+    data = d && typeof d === "object" ? d : {};
+    rows = Array.isArray(data.rows) ? data.rows : [];
+    rows.forEach((r) => {
+      if (!Array.isArray(r.errors)) r.errors = [];
+      if (!Array.isArray(r.logs)) r.logs = [];
+      r.depth = num(r.depth) || 0;
+    });
+    start = num(data.start) || 0;
+    duration = num(data.duration) || 0.001;
+    model = TraceModel.build(rows);
+    firstOrphan = rows.findIndex((r) => r.orphan);
+  }
+  setData(JSON.parse(document.getElementById("trace-data").textContent));
   const $ = (id) => document.getElementById(id);
   const viewport = $("viewport"), spacer = $("spacer"), rowsEl = $("rows"), details = $("details");
-  const model = TraceModel.build(rows);
   const state = { collapsed: new Set(), openGroups: new Set(), sortBy: "start" };
   let visible = [];
   let matches = [], matchSet = new Set(), matchCursor = -1;
   let selected = null, cursor = -1;
-  const firstOrphan = rows.findIndex((r) => r.orphan);
   const pct = (t) => ((t - start) / duration) * 100;
 
   // One colour per service, the same on every page: a hash of its key, as the
@@ -325,9 +330,12 @@
     const sort = $("span-sort");
     if (sort) sort.addEventListener("change", () => { state.sortBy = sort.value; redraw(); });
     $("details-close").addEventListener("click", closeDetails);
-    document.querySelectorAll("button.copy").forEach((b) => b.addEventListener("click", () => {
+    // Delegated: the summary holding the button is replaced as late spans arrive.
+    document.addEventListener("click", (ev) => {
+      const b = ev.target.closest && ev.target.closest("button.copy");
+      if (!b) return;
       navigator.clipboard.writeText(b.dataset.copy).then(() => { b.textContent = "copied"; }, () => { b.textContent = "select the id to copy it"; });
-    }));
+    });
     viewport.addEventListener("scroll", () => window.requestAnimationFrame(render));
     window.addEventListener("resize", render);
   }
@@ -338,6 +346,26 @@
     const i = wanted ? rows.findIndex((r) => r.span_id === wanted) : -1;
     if (i >= 0) { scrollToRow(i); select(i); }
   }
+
+  // New data for the same trace (late segments, errors, logs): indexes change,
+  // so what the user collapsed, opened and selected is carried by span id.
+  function replace(d) {
+    const idOf = (i) => rows[i] && rows[i].span_id;
+    const collapsed = Array.from(state.collapsed, idOf), groups = Array.from(state.openGroups, (k) => idOf(Number(k.slice(1))));
+    const chosen = selected === null ? null : idOf(selected);
+    setData(d);
+    const indexOf = new Map(rows.map((r, i) => [r.span_id, i]));
+    state.collapsed = new Set(collapsed.filter((id) => indexOf.has(id)).map((id) => indexOf.get(id)));
+    state.openGroups = new Set(groups.filter((id) => indexOf.has(id)).map((id) => "g" + indexOf.get(id)));
+    selected = chosen !== null && indexOf.has(chosen) ? indexOf.get(chosen) : null;
+    $("axis").replaceChildren();
+    $("vitals").replaceChildren();
+    drawAxis();
+    $("span-search").dispatchEvent(new Event("input"));
+    redraw();
+    if (selected !== null) TraceDetails.show($("details-body"), rows[selected], { trace_id: data.trace_id, start });
+  }
+  window.TraceView = { replace };
 
   drawAxis();
   wireSearch();
