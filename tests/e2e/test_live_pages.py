@@ -8,6 +8,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+import uuid
+
+from helpers import post_envelope
 
 # One transaction from the real sentry-sdk, with an outgoing-request child
 # span; given a sentry-trace header it continues that trace, as a backend does.
@@ -23,6 +27,15 @@ with sentry_sdk.start_transaction(tx):
         ids = {"trace_id": tx.trace_id, "span_id": tx.span_id, "child_span_id": child.span_id}
 sentry_sdk.flush()
 print(json.dumps(ids))
+"""
+# An error from the real sentry-sdk, with a user.
+CAPTURE = """
+import sys
+import sentry_sdk
+sentry_sdk.init(dsn=sys.argv[1], default_integrations=False)
+sentry_sdk.set_user({"email": "ada@example.com"})
+sentry_sdk.capture_message(sys.argv[2], level="error")
+sentry_sdk.flush()
 """
 WAIT_MS = 20_000
 
@@ -110,3 +123,50 @@ def test_after_a_restart_the_page_reconnects_and_catches_up(collector, page):
     page.wait_for_selector(f'tr[data-key="{ids["trace_id"]}"]', timeout=WAIT_MS)
     page.wait_for_selector('#live-bar[data-state="live"]', timeout=WAIT_MS)
     assert not_reloaded(page)
+
+
+def test_an_error_appears_on_the_errors_and_users_lists(collector, page):
+    page.goto(collector.url + "/errors")
+    page.wait_for_selector('#live-bar[data-state="live"]')
+    mark_page(page)
+    out = subprocess.run([sys.executable, "-c", CAPTURE, collector.dsn, "<b>card declined</b>"], timeout=60)
+    assert out.returncode == 0
+    page.wait_for_selector("#live-list tr[data-key]", timeout=WAIT_MS)
+    # Escaped by the server's partial: the markup is text, not an element.
+    assert "<b>card declined</b>" in page.inner_text("#live-list")
+    assert page.locator("#live-list tr[data-key] b").count() == 0
+    assert not_reloaded(page) and page.errors == []
+    page.goto(collector.url + "/users")
+    page.wait_for_selector('tr[data-key="ada@example.com"]')
+
+
+def crafted_transaction(name: str) -> tuple[dict, dict]:
+    now = time.time()
+    payload = {
+        "type": "transaction",
+        "transaction": name,
+        "start_timestamp": now - 0.05,
+        "timestamp": now,
+        "contexts": {"trace": {"trace_id": uuid.uuid4().hex, "span_id": uuid.uuid4().hex[:16], "op": "http.server"}},
+    }
+    return {"type": "transaction"}, payload
+
+
+def test_scrolled_down_new_rows_wait_above_behind_a_marker(collector, page):
+    for n in range(45):
+        post_envelope(collector, {}, crafted_transaction(f"GET /old/{n}"))
+    page.set_viewport_size({"width": 1200, "height": 500})
+    page.goto(collector.url + "/traces")
+    page.wait_for_selector('#live-bar[data-state="live"]')
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    first = page.locator("tr[data-key]").first.get_attribute("data-key")
+    header, payload = crafted_transaction("GET /new")
+    post_envelope(collector, {}, (header, payload))
+    marker = page.wait_for_selector("#live-new.floating:not([hidden])", timeout=WAIT_MS)
+    assert marker.inner_text() == "1 new ↑"
+    assert page.locator("tr[data-key]").first.get_attribute("data-key") == first
+    marker.click()
+    new_id = payload["contexts"]["trace"]["trace_id"]
+    page.wait_for_selector(f'tr[data-key="{new_id}"]')
+    assert page.locator("tr[data-key]").first.get_attribute("data-key") == new_id
+    assert page.evaluate("document.getElementById('live-list').getBoundingClientRect().top") >= -1
