@@ -23,12 +23,16 @@ from .client import WriteFailed, WriterUnavailable
 log = logging.getLogger(__name__)
 
 # How often the task looks at the file's size and the clock.
-CHECK_EVERY = 1.0
+CHECK_EVERY = 0.5
 # Between two batches: the writer commits ingest's waiting groups.
 PAUSE = 0.005
-# Over the bound, delete down to this share of it, so that one pass makes
-# room for a while instead of a batch at every check.
-LOW_WATER = 0.9
+# Deleting starts once the file uses this share of the bound, not at the
+# bound itself: under full ingest, batches wait behind the writer's groups,
+# and the headroom is what keeps the file under the bound meanwhile.
+HIGH_WATER = 0.8
+# Then it deletes down to this share, so that one pass makes room for a
+# while instead of a batch at every check.
+LOW_WATER = 0.65
 # Pages given back per chore (4 KiB each): a few ms of work.
 RECLAIM_PAGES = 512
 
@@ -158,7 +162,7 @@ async def one_pass(run: RunChore, conn: sqlite3.Connection, policy: Policy) -> R
     report = Report()
     if policy.retain is not None:
         await delete_before(run, time.time() - policy.retain, report)
-    if policy.max_bytes is not None and (await asyncio.to_thread(file_bytes, conn))[0] > policy.max_bytes:
+    if policy.max_bytes is not None and (await asyncio.to_thread(file_bytes, conn))[0] > policy.max_bytes * HIGH_WATER:
         await shrink_to(run, conn, int(policy.max_bytes * LOW_WATER), report)
     # Free pages beyond a little room for the next inserts go back to the disk.
     room = min(8 * 1024 * 1024, (policy.max_bytes or 1 << 62) // 20)
