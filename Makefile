@@ -100,4 +100,4 @@ screenshot: test-deps
 	  tests/e2e/test_replay_sdk.py::test_the_error_links_to_its_replay_which_plays_and_links_its_request_to_the_trace
 
 clean:
-	rm -rf $(VENV) tests/node/node_modules tests/browser/node_modules
+	rm -rf $(VENV) tests/node/node_modules tests/browser/node_modules tests/rn/node_modules player/node_modules
