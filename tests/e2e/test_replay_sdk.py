@@ -10,6 +10,7 @@ the trace page."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 
@@ -111,12 +112,27 @@ def test_the_error_links_to_its_replay_which_plays_and_links_its_request_to_the_
     trace_link = request.locator("a.trace-link")
     assert trace_link.get_attribute("href") == f"/traces/{span['trace_id']}#span-{span['span_id']}"
 
+    replay_picture = None
     if os.environ.get("SCREENSHOT_DIR"):
         # README's picture: the replay at the click, its activity list beside it.
         clicks.first.click()
         page.set_viewport_size({"width": 1400, "height": 1000})
-        page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "replay-view.png"))
+        replay_picture = page.screenshot()
 
     trace_link.click()
     page.wait_for_url(f"**/traces/{span['trace_id']}#span-{span['span_id']}")
     assert page.locator(f'#rows .row[data-span-id="{span["span_id"]}"]').count() == 1
+    if replay_picture is not None:
+        page.evaluate("window.scrollTo(0, 0)")
+        _save_side_by_side(page, replay_picture, page.screenshot(), "replay-view.png")
+
+
+def _save_side_by_side(page, left: bytes, right: bytes, name: str) -> None:
+    """Two screenshots as one picture: the replay and the trace it links to."""
+    images = "".join(
+        f'<img style="width:50%;display:block" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        for png in (left, right)
+    )
+    page.set_viewport_size({"width": 2000, "height": 720})
+    page.set_content(f'<body style="margin:0;display:flex;gap:4px;background:#999">{images}</body>')
+    page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], name), full_page=True)
