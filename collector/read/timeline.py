@@ -45,19 +45,22 @@ def trace_entries(summaries: list[dict], segments: list[dict]) -> list[dict]:
     return entries
 
 
-def error_entries(rows: list[dict]) -> list[dict]:
+def _text_entries(kind: str, rows: list[dict], id_column: str, fields: tuple[str, ...]) -> list[dict]:
+    """Entries whose fields are their rows' text columns of the same name."""
     return [
         {
-            "kind": "error",
+            "kind": kind,
             "time": as_timestamp(row.get("timestamp")),
-            "id": as_str(row.get("event_id")),
-            "title": as_str(row.get("title")),
-            "level": as_str(row.get("level")),
-            "trace_id": as_str(row.get("trace_id")),
+            "id": as_str(row.get(id_column)),
+            **{name: as_str(row.get(name)) for name in fields},
             "sdk": as_str(row.get("sdk_name")),
         }
         for row in rows
     ]
+
+
+def error_entries(rows: list[dict]) -> list[dict]:
+    return _text_entries("error", rows, "event_id", ("title", "level", "trace_id"))
 
 
 def _seq(row: dict) -> int:
@@ -122,37 +125,17 @@ def replay_entries(rows: list[dict]) -> list[dict]:
 
 
 def log_entries(rows: list[dict]) -> list[dict]:
-    return [
-        {
-            "kind": "log",
-            "time": as_timestamp(row.get("timestamp")),
-            "id": as_str(row.get("rowid")),
-            "level": as_str(row.get("level")),
-            "body": as_str(row.get("body")),
-            "trace_id": as_str(row.get("trace_id")),
-            "sdk": as_str(row.get("sdk_name")),
-        }
-        for row in rows
-    ]
+    return _text_entries("log", rows, "rowid", ("level", "body", "trace_id"))
 
 
 def feedback_entries(rows: list[dict]) -> list[dict]:
-    return [
-        {
-            "kind": "feedback",
-            "time": as_timestamp(row.get("timestamp")),
-            "id": as_str(row.get("event_id")),
-            "message": as_str(row.get("message")),
-            "name": as_str(row.get("name")),
-            "email": as_str(row.get("email")),
-            # A user_report's event_id is the error it is about; feedback names it apart.
-            "event_id": as_str(row.get("associated_event_id"))
-            or (as_str(row.get("event_id")) if row.get("kind") == "user_report" else None),
-            "trace_id": as_str(row.get("trace_id")),
-            "sdk": as_str(row.get("sdk_name")),
-        }
-        for row in rows
-    ]
+    entries = _text_entries("feedback", rows, "event_id", ("message", "name", "email", "trace_id"))
+    for entry, row in zip(entries, rows, strict=True):
+        # A user_report's event_id is the error it is about; feedback names it apart.
+        entry["event_id"] = as_str(row.get("associated_event_id")) or (
+            as_str(row.get("event_id")) if row.get("kind") == "user_report" else None
+        )
+    return entries
 
 
 def before_login(entries: list[dict], switch: Switch) -> list[dict]:
