@@ -17,6 +17,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from ..protocol.jsonshape import as_dict, loads_dict
+from ..protocol.otlp import id_bytes
 
 TRACES = "traces"
 LOGS = "logs"
@@ -35,7 +36,7 @@ INT64 = 1 << 63
 def requests(rows: dict[str, list[dict]]) -> list[tuple[str, bytes]]:
     """(signal, serialized request) for the spans and the logs among rows."""
     out = []
-    spans = [s for s in rows.get("spans", ()) if _id(s.get("trace_id"), 16) and _id(s.get("span_id"), 8)]
+    spans = [s for s in rows.get("spans", ()) if id_bytes(s.get("trace_id"), 16) and id_bytes(s.get("span_id"), 8)]
     if spans:
         out.append((TRACES, trace_request(spans).SerializeToString()))
     logs = rows.get("logs", ())
@@ -68,9 +69,9 @@ def to_span(row: dict) -> Span:
     for key, value in as_dict(loads_dict(row.get("tags"))).items():
         attributes.setdefault(key, value)
     return Span(
-        trace_id=_id(row.get("trace_id"), 16),
-        span_id=_id(row.get("span_id"), 8),
-        parent_span_id=_id(row.get("parent_span_id"), 8) or b"",
+        trace_id=id_bytes(row.get("trace_id"), 16),
+        span_id=id_bytes(row.get("span_id"), 8),
+        parent_span_id=id_bytes(row.get("parent_span_id"), 8) or b"",
         name=row.get("description") or op or "span",
         kind=KINDS.get(op, Span.SPAN_KIND_INTERNAL),
         start_time_unix_nano=_nanos(row.get("start_timestamp")),
@@ -89,8 +90,8 @@ def to_log_record(row: dict) -> LogRecord:
         severity_text=row.get("level") or "",
         body=AnyValue(string_value=body) if body is not None else None,
         attributes=_attributes(loads_dict(row.get("attributes")) or {}),
-        trace_id=_id(row.get("trace_id"), 16) or b"",
-        span_id=_id(row.get("span_id"), 8) or b"",
+        trace_id=id_bytes(row.get("trace_id"), 16) or b"",
+        span_id=id_bytes(row.get("span_id"), 8) or b"",
     )
 
 
@@ -122,18 +123,6 @@ def _status(status) -> Status:
     if status == "ok":
         return Status(code=Status.STATUS_CODE_OK)
     return Status(code=Status.STATUS_CODE_ERROR, message=str(status))
-
-
-def _id(value, size: int) -> bytes | None:
-    """Bytes of a hex id of `size` bytes; None for anything else (an all-zero
-    id is invalid in OTLP, as a missing one)."""
-    if not isinstance(value, str) or len(value) != 2 * size:
-        return None
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        return None
-    return raw if any(raw) else None
 
 
 def _nanos(seconds) -> int:

@@ -220,8 +220,8 @@ def _double(value) -> float | None:
     return value if value.__class__ is float and math.isfinite(value) else None
 
 
-def hex_id(value, size: int) -> str | None:
-    """An id of `size` bytes as lower-case hex; None when it is missing, all
+def id_bytes(value, size: int) -> bytes | None:
+    """The bytes of a hex id of `size` bytes; None when it is missing, all
     zeros (W3C's invalid id), or not `size` bytes of hex."""
     if not isinstance(value, str) or len(value) != 2 * size:
         return None
@@ -229,7 +229,13 @@ def hex_id(value, size: int) -> str | None:
         raw = bytes.fromhex(value)
     except ValueError:
         return None
-    return raw.hex() if any(raw) else None
+    return raw if any(raw) else None
+
+
+def hex_id(value, size: int) -> str | None:
+    """An id of `size` bytes as lower-case hex (see id_bytes)."""
+    raw = id_bytes(value, size)
+    return raw.hex() if raw is not None else None
 
 
 def looks_base64(value, size: int) -> bool:
