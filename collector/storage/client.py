@@ -90,6 +90,20 @@ class _Link:
     process: subprocess.Popen
     stream: asyncio.StreamWriter
     answers: asyncio.Task | None = None
+    # Frames made during this turn of the event loop, sent together at its
+    # end: one send() per turn instead of one per request (a send of each
+    # ~30 KB packet was a tenth of the server's CPU under load).
+    pending: list[bytes] = field(default_factory=list)
+
+    def send(self, data: bytes) -> None:
+        if not self.pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.pending.append(data)
+
+    def flush(self) -> None:
+        if self.pending and not self.stream.is_closing():
+            self.stream.write(b"".join(self.pending))
+        self.pending.clear()
 
 
 class Writer:
@@ -157,7 +171,7 @@ class Writer:
         ):
             raise QueueFull()
         future = asyncio.get_running_loop().create_future()
-        self._link.stream.write(wire.frame(batch.packet()))
+        self._link.send(wire.frame(batch.packet()))
         self._unanswered.append((size, future))
         self._queued_bytes += size
         await future
@@ -169,7 +183,7 @@ class Writer:
             raise WriteFailed(STOPPING)
         await self._wait_until_up()
         future = asyncio.get_running_loop().create_future()
-        self._link.stream.write(wire.frame(wire.Chore(name, args)))
+        self._link.send(wire.frame(wire.Chore(name, args)))
         self._unanswered.append((0, future))
         return await future
 
@@ -184,7 +198,8 @@ class Writer:
             self._starting.kill()
         link, self._link = self._link, None
         if link is not None:
-            link.stream.write(wire.frame(None))
+            link.send(wire.frame(None))
+            link.flush()
             await link.stream.drain()
             # The process answers every packet sent before the stop, then
             # ends; the answers reader returns once it sees that end.
