@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -44,6 +45,17 @@ def build_bundle(out_dir: Path, entry: str = "page.js") -> Path:
     return out
 
 
+def open_test_page(page, site: Path, origin: str, config: dict, title: str = "shop", body: str = "") -> None:
+    """Writes site/index.html, which hands `config` to the bundled test script
+    as window.__config (with `body` before the script), and opens it."""
+    (site / "index.html").write_text(
+        f"<!doctype html><title>{title}</title><script>window.__config = "
+        + json.dumps(config).replace("<", "\\u003c")
+        + f"</script>{body}<script src=bundle.js></script>"
+    )
+    page.goto(origin + "/index.html")
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -55,16 +67,21 @@ def serve_static(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def _start_backend(dsn: str, page_origin: str, anonymous_only: bool) -> tuple[subprocess.Popen, str]:
+def start_app(script: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """`python script ARGS[0] PORT ARGS[1:]` on a free port, once it accepts
+    connections; its URL."""
     port = free_port()
-    args = [sys.executable, str(BACKEND), dsn, str(port), page_origin] + (
-        ["--anonymous-only"] if anonymous_only else []
+    proc = subprocess.Popen(
+        [sys.executable, str(script), args[0], str(port), *args[1:]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"backend exited: {proc.stdout.read()}")
+            raise RuntimeError(f"{script.name} exited: {proc.stdout.read()}")
         # A TCP connect, not a request: a probe request would be a
         # transaction of its own in the collector.
         try:
@@ -72,17 +89,23 @@ def _start_backend(dsn: str, page_origin: str, anonymous_only: bool) -> tuple[su
             return proc, f"http://127.0.0.1:{port}"
         except OSError:
             time.sleep(0.1)
-    _stop(proc)
-    raise RuntimeError("backend did not start within 20s")
+    stop_app(proc)
+    raise RuntimeError(f"{script.name} did not start within 20s")
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_app(proc: subprocess.Popen) -> str:
+    """Stops a start_app process; what it printed."""
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    return proc.stdout.read()
+
+
+def start_backend(dsn: str, page_origin: str, anonymous_only: bool) -> tuple[subprocess.Popen, str]:
+    return start_app(BACKEND, dsn, page_origin, *(["--anonymous-only"] if anonymous_only else []))
 
 
 def backend_segments(trace: dict) -> dict[str, dict]:
@@ -112,7 +135,7 @@ def run_scenario(
     build_bundle(site)
     static, page_origin = serve_static(site)
     try:
-        backend, backend_url = _start_backend(collector.dsn, page_origin, anonymous_only)
+        backend, backend_url = start_backend(collector.dsn, page_origin, anonymous_only)
         try:
             config = {
                 "dsn": collector.dsn,
@@ -122,12 +145,7 @@ def run_scenario(
                 # The user is named only after the login request, as a real app does.
                 "loginFirst": login_first,
             }
-            (site / "index.html").write_text(
-                "<!doctype html><title>shop</title><script>window.__config = "
-                + json.dumps(config).replace("<", "\\u003c")
-                + "</script><script src=bundle.js></script>"
-            )
-            page.goto(page_origin + "/index.html")
+            open_test_page(page, site, page_origin, config)
             page.wait_for_function("window.__done === true", timeout=30_000)
             assert page.evaluate("window.__flushed"), "the browser SDK did not flush within 5s"
             # The browser's envelopes were answered (so stored) before
@@ -149,7 +167,7 @@ def run_scenario(
                     timeout=20,
                 )
         finally:
-            _stop(backend)
+            stop_app(backend)
     finally:
         static.shutdown()
         static.server_close()

@@ -4,7 +4,7 @@ the page's script cannot read the collector's API or pages, while the real
 
 import json
 
-from browser_scenario import build_bundle, serve_static
+from browser_scenario import build_bundle, open_test_page, serve_static
 from helpers import post_envelope
 
 READ_PATHS = ["/api/traces", "/api/stats", "/users", "/"]
@@ -17,12 +17,8 @@ def open_foreign_page(collector, page, tmp_path):
     build_bundle(site, "cross_origin.js")
     server, origin = serve_static(site)
     config = {"dsn": collector.dsn, "collector": collector.url, "paths": READ_PATHS}
-    (site / "index.html").write_text(
-        "<!doctype html><title>someone else's site</title><script>window.__config = "
-        + json.dumps(config).replace("<", "\\u003c")
-        + f"</script><a id=trace-link href='{collector.url}/traces'>traces</a><script src=bundle.js></script>"
-    )
-    page.goto(origin + "/index.html")
+    link = f"<a id=trace-link href='{collector.url}/traces'>traces</a>"
+    open_test_page(page, site, origin, config, title="someone else's site", body=link)
     page.wait_for_function("window.__done === true", timeout=30_000)
     return origin, server
 

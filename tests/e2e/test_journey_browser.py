@@ -5,9 +5,7 @@ the replay, the traces and the error, with the anonymous id as an alias."""
 
 from __future__ import annotations
 
-import json
-
-from browser_scenario import _start_backend, _stop, build_bundle, serve_static
+from browser_scenario import build_bundle, open_test_page, serve_static, start_backend, stop_app
 
 
 def _browse(collector, page, tmp_path) -> str:
@@ -17,15 +15,10 @@ def _browse(collector, page, tmp_path) -> str:
     build_bundle(site, "journey_page.js")
     static, origin = serve_static(site)
     try:
-        backend, backend_url = _start_backend(collector.dsn, origin, anonymous_only=False)
+        backend, backend_url = start_backend(collector.dsn, origin, anonymous_only=False)
         try:
             config = {"dsn": collector.dsn, "backend": backend_url}
-            (site / "index.html").write_text(
-                "<!doctype html><title>shop</title><script>window.__config = "
-                + json.dumps(config).replace("<", "\\u003c")
-                + "</script><script src=bundle.js></script>"
-            )
-            page.goto(origin + "/index.html")
+            open_test_page(page, site, origin, config)
             page.wait_for_function("window.__done === true", timeout=40_000)
             assert page.evaluate("window.__flushed"), "the browser SDK did not flush within 5s"
             replay_id = page.evaluate("window.__replayId")
@@ -36,7 +29,7 @@ def _browse(collector, page, tmp_path) -> str:
                 timeout=20,
             )
         finally:
-            _stop(backend)
+            stop_app(backend)
     finally:
         static.shutdown()
         static.server_close()

@@ -7,53 +7,15 @@ in one trace; not linked, the doctor says which option to set."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from browser_scenario import build_bundle, serve_static
-from helpers import free_port
+from browser_scenario import build_bundle, open_test_page, serve_static, start_app, stop_app
 
 APPS = Path(__file__).parent.parent / "apps"
-
-
-def start_app(script: str, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(APPS / script), args[0], str(port), *args[1:]],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{script} exited: {proc.stdout.read()}")
-        # A TCP connect, not a request: a probe would be a trace of its own.
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    stop(proc)
-    raise RuntimeError(f"{script} did not start within 20s")
-
-
-def stop(proc: subprocess.Popen) -> str:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    return proc.stdout.read()
 
 
 @pytest.fixture
@@ -62,9 +24,9 @@ def otel_service(collector, request):
     propagators = getattr(request, "param", None)
     env = {"OTEL_PROPAGATORS": propagators} if propagators else {}
     env["OTEL_TRACES_EXPORTER"] = "none"  # the app wires its exporter itself
-    proc, url = start_app("otel_service.py", collector.url, "*", env=env)
+    proc, url = start_app(APPS / "otel_service.py", collector.url, "*", env=env)
     yield url
-    stop(proc)
+    stop_app(proc)
 
 
 def wait_trace(collector, trace_id: str, predicate, timeout: float = 20.0) -> dict:
@@ -86,7 +48,7 @@ def otel_server_spans(trace: dict) -> list[dict]:
 
 @pytest.mark.parametrize("otel_service", ["tracecontext,baggage,sentry"], indirect=True)
 def test_a_sentry_sdk_caller_and_the_otel_service_share_one_waterfall(collector, otel_service):
-    caller, caller_url = start_app("otel_caller.py", collector.dsn, f"{otel_service}/api/stock")
+    caller, caller_url = start_app(APPS / "otel_caller.py", collector.dsn, f"{otel_service}/api/stock")
     try:
         with urllib.request.urlopen(f"{caller_url}/checkout", timeout=20) as r:
             trace_id = json.loads(r.read())["trace_id"]
@@ -96,7 +58,7 @@ def test_a_sentry_sdk_caller_and_the_otel_service_share_one_waterfall(collector,
             lambda t: otel_server_spans(t) and any(s["op"] == "http.client" for s in t["spans"]),
         )
     finally:
-        stop(caller)
+        stop_app(caller)
     [server] = otel_server_spans(trace)
     client = next(s for s in trace["spans"] if s["op"] == "http.client")
     assert client["sdk"]["name"].startswith("sentry.python")
@@ -116,12 +78,7 @@ def run_page(collector, page, tmp_path, backend: str, traceparent: bool) -> str:
     static, origin = serve_static(site)
     try:
         config = {"dsn": collector.dsn, "backend": backend, "traceparent": traceparent}
-        (site / "index.html").write_text(
-            "<!doctype html><title>stock</title><script>window.__config = "
-            + json.dumps(config).replace("<", "\\u003c")
-            + "</script><script src=bundle.js></script>"
-        )
-        page.goto(origin + "/index.html")
+        open_test_page(page, site, origin, config, title="stock")
         page.wait_for_function("window.__done === true", timeout=30_000)
         assert page.evaluate("window.__flushed"), "the browser SDK did not flush within 5s"
         return page.evaluate("window.__traceId")

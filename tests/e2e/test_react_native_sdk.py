@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from browser_scenario import _start_backend, _stop
+from browser_scenario import start_backend, stop_app
 from helpers import ROOT
 
 RN_DIR = ROOT / "tests" / "rn"
@@ -28,7 +28,7 @@ def _run_phone(collector, tmp_path) -> dict:
     if not jest.exists():
         pytest.fail("tests/rn/node_modules missing: run `make test`, which runs npm ci there")
     # A phone sends no Origin header, so the backend's CORS rules never apply.
-    backend, backend_url = _start_backend(collector.dsn, "http://localhost", anonymous_only=False)
+    backend, backend_url = start_backend(collector.dsn, "http://localhost", anonymous_only=False)
     try:
         result_file = tmp_path / "phone.json"
         env = {**os.environ, "SENTRY_DSN": collector.dsn, "BACKEND_URL": backend_url, "RN_RESULT": str(result_file)}
@@ -46,7 +46,7 @@ def _run_phone(collector, tmp_path) -> dict:
             timeout=20,
         )
     finally:
-        _stop(backend)
+        stop_app(backend)
     return phone
 
 

@@ -11,12 +11,11 @@ the trace page."""
 from __future__ import annotations
 
 import base64
-import json
 import os
 
 import pytest
 
-from browser_scenario import _start_backend, _stop, build_bundle, serve_static
+from browser_scenario import build_bundle, open_test_page, serve_static, start_backend, stop_app
 
 
 @pytest.fixture
@@ -27,14 +26,10 @@ def recorded(collector, page, tmp_path):
     site.mkdir()
     build_bundle(site, "replay_page.js")
     static, page_origin = serve_static(site)
-    backend, backend_url = _start_backend(collector.dsn, page_origin, anonymous_only=True)
+    backend, backend_url = start_backend(collector.dsn, page_origin, anonymous_only=True)
     try:
-        config = json.dumps({"dsn": collector.dsn, "backend": backend_url}).replace("<", "\\u003c")
-        (site / "index.html").write_text(
-            "<!doctype html><title>shop</title><script>window.__config = " + config + "</script>"
-            "<h1>Shop</h1><p>One item in your basket.</p><button id=buy>Buy</button><script src=bundle.js></script>"
-        )
-        page.goto(page_origin + "/index.html")
+        shop = "<h1>Shop</h1><p>One item in your basket.</p><button id=buy>Buy</button>"
+        open_test_page(page, site, page_origin, {"dsn": collector.dsn, "backend": backend_url}, body=shop)
         page.click("#buy")
         page.wait_for_function("window.__fetched === true", timeout=15_000)
         flushed = page.evaluate("window.__flushAll()")
@@ -45,7 +40,7 @@ def recorded(collector, page, tmp_path):
             timeout=20,
         )
     finally:
-        _stop(backend)
+        stop_app(backend)
         static.shutdown()
         static.server_close()
     return {"replay": replay, "backend_url": backend_url}

@@ -4,24 +4,18 @@ Chromium, both for release shop@1.0.0 in e2e, counted into one release."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-from browser_scenario import build_bundle, serve_static
+from browser_scenario import build_bundle, open_test_page, serve_static
 
 APP = Path(__file__).parent.parent / "apps" / "session_requests.py"
 SHOP = "/api/sessions?release=shop%401.0.0&environment=e2e"
 
 
 def load_page(page, origin: str, config: dict) -> None:
-    (Path(page.site) / "index.html").write_text(
-        "<!doctype html><title>shop</title><script>window.__config = "
-        + json.dumps(config).replace("<", "\\u003c")
-        + "</script><script src=bundle.js></script>"
-    )
-    page.goto(origin + "/index.html")
+    open_test_page(page, Path(page.site), origin, config)
     page.wait_for_function("window.__done === true", timeout=30_000)
     assert page.evaluate("window.__flushed"), "the browser SDK did not flush within 5s"
 
