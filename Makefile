@@ -75,10 +75,25 @@ test-unit: $(VENV)/.test-installed
 test-fast: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -q tests/unit tests/http
 
-# Ingest throughput against a do-nothing aiohttp server, trace lookups at
-# 10k and 1M spans; prints PASS/FAIL per target, writes bench-results/latest.json.
-bench: install
+# Debian's wrk (the closed-loop load of make bench) and chromium (the trace
+# page's time to scroll); Playwright comes with the test extras.
+.PHONY: bench-deps
+bench-deps: $(VENV)/.test-installed chromium
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	  else echo "wrk is missing: run 'sudo apt-get install wrk', then make bench again" >&2; exit 1; fi; }
+
+# Ingest throughput and p99 against a do-nothing aiohttp server (wrk, closed
+# loop, then an open loop at 70%), the 10k-span trace page, lookups at 1M spans,
+# live clients and forwarding; PASS/FAIL per target, writes bench-results/.
+bench: install bench-deps
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# make bench with Spotlight's sidecar (bench/peers, npm ci from its lock) in
+# every closed-loop run; skips Spotlight with a message when npm is missing.
+.PHONY: bench-peers
+bench-peers: install bench-deps
+	$(BIN)/python bench/run.py --peers $(BENCH_ARGS)
 
 # What small hostile requests cost other clients (issue 11): brotli bombs,
 # a 360,000-span envelope, over-limit items; loopback only, about a minute.
