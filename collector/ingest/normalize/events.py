@@ -8,7 +8,7 @@ from ...protocol.events import exceptions_of, message_of
 from ...protocol.grouping import fingerprint
 from ...protocol.jsonshape import as_dict, as_list, as_str
 from .records import Context, Records, event_columns, load_json
-from .spans import span_row
+from .spans import child_rows
 from .values import ItemError, as_id, dumps, json_or_none, timestamp
 
 
@@ -92,10 +92,8 @@ def transaction_event(payload: dict, ctx: Context, out: Records) -> None:
     if not root["trace_id"] or not root["span_id"]:
         raise ItemError("transaction has no contexts.trace.trace_id/span_id")
     out.add("spans", root)
-    for child in as_list(payload.get("spans")):
-        row = span_row(child, root, common, "transaction", ctx.latest) if isinstance(child, dict) else None
-        if row is not None:
-            out.add("spans", row)
+    children = child_rows(as_list(payload.get("spans")), root, common, "transaction", ctx.latest, out.room)
+    out.add_all("spans", children)
     stored = {k: v for k, v in payload.items() if k != "spans"}
     out.add(
         "transactions",

@@ -33,6 +33,13 @@ class Records:
             raise ItemError(f"more than {MAX_ROWS} rows from one envelope")
         self.rows.setdefault(table, []).append(row)
 
+    def add_all(self, table: str, rows: list[dict]) -> None:
+        """`add` for each of `rows`: the same cap, checked once."""
+        if len(rows) > self.room:
+            raise ItemError(f"more than {MAX_ROWS} rows from one envelope")
+        self.room -= len(rows)
+        self.rows.setdefault(table, []).extend(rows)
+
     def count(self, table: str) -> int:
         return len(self.rows.get(table, ()))
 
