@@ -11,7 +11,7 @@ session update, replay segment or piece of feedback) and read in one pass.
 
 from __future__ import annotations
 
-from .queries import dicts, id_forms
+from .queries import dicts, id_forms, trace_spans
 from .replays import MAX_TRACE_REPLAYS
 
 # SQLite's default limit of host parameters is far above this.
@@ -71,7 +71,7 @@ def trace_export_rows(conn, trace_id: str) -> dict | None:
     stored = stored_trace_id(conn, trace_id)
     if stored is None:
         return None
-    spans = dicts(conn.execute("SELECT * FROM spans WHERE trace_id = ? ORDER BY rowid", (stored,)))
+    spans = trace_spans(conn, stored)
     segment_events = [s["event_id"] for s in spans if s["origin"] == "transaction" and s["is_segment"]]
     transactions = _rows_in(conn, "SELECT * FROM transactions WHERE", "event_id", segment_events)
     events = dicts(conn.execute("SELECT * FROM events WHERE trace_id = ? ORDER BY rowid", (stored,)))

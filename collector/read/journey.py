@@ -41,7 +41,7 @@ def trace_union(match: list[tuple[str, str]]) -> tuple[str, list]:
     (an OR of columns makes SQLite scan every segment)."""
     parts, args = [], []
     for column, value in match:
-        parts.append(f"SELECT trace_id FROM spans WHERE is_segment = 1 AND {column} = ? AND trace_id IS NOT NULL")
+        parts.append(f"SELECT trace_id FROM span_packs WHERE is_segment = 1 AND {column} = ? AND trace_id IS NOT NULL")
         parts.append(f"SELECT trace_id FROM events WHERE {column} = ? AND trace_id IS NOT NULL")
         args += [value, value]
     return " UNION ".join(parts), args
@@ -77,8 +77,9 @@ def records_on(conn, containers: dict[str, list]) -> list[dict]:
     """Who is on each container, and when: the alias rule's input."""
     traces, sessions, replays = containers["trace"], containers["session"], containers["replay"]
     records = []
-    for table, time in (("spans", "coalesce(timestamp, start_timestamp)"), ("events", "timestamp")):
-        segment = "is_segment = 1 AND " if table == "spans" else ""
+    # A pack holding a segment carries the segment's user and times (span_packs.py).
+    for table, time in (("span_packs", "coalesce(timestamp, start_timestamp)"), ("events", "timestamp")):
+        segment = "is_segment = 1 AND " if table == "span_packs" else ""
         sql = f"SELECT trace_id, {time} AS time, {USER_COLUMNS} FROM {table} WHERE {segment}trace_id IN"
         for row in dicts(conn.execute(f"{sql} ({_marks(traces)})", traces)):
             records.append({"container": ("trace", as_str(row["trace_id"])), "time": row["time"], "user": _user(row)})
@@ -130,7 +131,7 @@ def entries_of(conn, key: str, containers: dict[str, list], signatures: list[str
     summaries = dicts(conn.execute(f"SELECT * FROM traces WHERE trace_id IN ({_marks(traces)})", traces))
     segments = dicts(
         conn.execute(
-            "SELECT DISTINCT trace_id, sdk_name, platform FROM spans"
+            "SELECT DISTINCT trace_id, sdk_name, platform FROM span_packs"
             f" WHERE is_segment = 1 AND trace_id IN ({_marks(traces)})",
             traces,
         )

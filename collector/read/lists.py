@@ -42,7 +42,7 @@ def user_records(conn, q: str = "", limit: int = MAX_USER_RECORDS) -> list[dict]
             "SELECT user_id AS id, user_email AS email, user_username AS username, max(user_ip) AS ip,"
             " sdk_name AS sdk, count(*) AS seen, min(ts) AS first_seen,"
             " max(CASE WHEN ts <= ? THEN ts END) AS last_seen FROM ("
-            "  SELECT user_id, user_email, user_username, user_ip, sdk_name, start_timestamp AS ts FROM spans"
+            "  SELECT user_id, user_email, user_username, user_ip, sdk_name, start_timestamp AS ts FROM span_packs"
             f"   WHERE is_segment = 1 AND {match}"
             "  UNION ALL SELECT user_id, user_email, user_username, user_ip, sdk_name, timestamp FROM events"
             f"   WHERE {match}"

@@ -17,6 +17,7 @@ import math
 import sqlite3
 
 from .chores import chore
+from .schema import SPAN_TABLES
 
 # Rows (spans, events, logs…) one batch may delete: about 5 ms measured
 # (a file of 21-span traces, 47 traces a batch), so ingest, which waits
@@ -40,7 +41,8 @@ class Deleted(dict):
 
     @property
     def total(self) -> int:
-        return sum(self.values())
+        # Spans count once, as spans, not again as the packs holding them.
+        return sum(n for table, n in self.items() if table not in SPAN_TABLES)
 
 
 def _in(n: int) -> str:
@@ -67,10 +69,11 @@ def delete_traces(conn: sqlite3.Connection, trace_ids: list[str], deleted: Delet
     for chunk in _chunks(trace_ids):
         event_ids += _column(conn, f"SELECT event_id FROM events WHERE trace_id IN {_in(len(chunk))}", chunk)
         # A transaction's row is keyed by its event id (its root span's id
-        # when it had none); its segment span carries that event id.
+        # when it had none); its segment span carries that event id, and
+        # lends it to the pack that holds it (span_packs.py).
         transaction_ids += _column(
             conn,
-            "SELECT coalesce(nullif(event_id, ''), span_id) FROM spans"
+            "SELECT coalesce(nullif(event_id, ''), span_id) FROM span_packs"
             f" WHERE trace_id IN {_in(len(chunk))} AND is_segment = 1",
             chunk,
         )
@@ -79,8 +82,21 @@ def delete_traces(conn: sqlite3.Connection, trace_ids: list[str], deleted: Delet
     _delete_in(conn, deleted, "feedback", "event_id", event_ids)
     _delete_in(conn, deleted, "feedback", "trace_id", trace_ids)
     _delete_in(conn, deleted, "transactions", "event_id", transaction_ids)
-    for table in ("events", "spans", "logs", "traces"):
+    _delete_spans(conn, deleted, trace_ids)
+    for table in ("events", "logs", "traces"):
         _delete_in(conn, deleted, table, "trace_id", trace_ids)
+
+
+def _delete_spans(conn: sqlite3.Connection, deleted: Deleted, trace_ids: list) -> None:
+    """The packs of these traces and their span ids, counted in spans."""
+    for chunk in _chunks(trace_ids):
+        packs = conn.execute(
+            f"SELECT id, span_count FROM span_packs WHERE trace_id IN {_in(len(chunk))}", chunk
+        ).fetchall()
+        for ids in _chunks([pack for pack, _ in packs]):
+            deleted.add("span_ids", conn.execute(f"DELETE FROM span_ids WHERE pack IN {_in(len(ids))}", ids).rowcount)
+            deleted.add("span_packs", conn.execute(f"DELETE FROM span_packs WHERE id IN {_in(len(ids))}", ids).rowcount)
+        deleted.add("spans", sum(count or 0 for _, count in packs))
 
 
 def oldest_traces(conn: sqlite3.Connection, before: float, budget: int) -> tuple[list[str], bool]:

@@ -62,15 +62,9 @@ TABLES: dict[str, dict] = {
             "dsc": str,
             "envelope_id": int,
         },
-        "indexes": [["trace_id", "start_timestamp"]],
-        # Indexing segments only keeps 20 of 21 index writes off ingest: users
-        # are looked up by segment (child spans repeat their segment's user),
-        # and an index of every span id, random keys, cost ingest 40%.
-        "partial_indexes": [
-            (["user_id"], "is_segment = 1"),
-            (["user_email"], "is_segment = 1"),
-            (["span_id"], "is_segment = 1"),
-        ],
+        # Not a table: a view of `span_packs` (SPAN_TABLES, span_packs.py).
+        # These are the columns of its rows, and of the span rows the writer is sent.
+        "view": True,
     },
     "transactions": {
         "columns": {
@@ -288,6 +282,43 @@ TABLES: dict[str, dict] = {
 }
 
 
+# Where spans are stored (span_packs.py): the spans sharing a segment's
+# labels in one row, their own values packed as JSON in `spans`; each pack's
+# span ids in `span_ids` (`pack` = `span_packs.id`), for the jump box.
+SPAN_TABLES: dict[str, dict] = {
+    "span_packs": {
+        "columns": {
+            "id": int,
+            "trace_id": str,
+            "segment_id": str,
+            # The pack's lead span: its segment when it holds one, else its first span.
+            "is_segment": int,
+            "span_id": str,
+            "event_id": str,
+            "start_timestamp": float,
+            "timestamp": float,
+            "span_count": int,
+            "project_id": str,
+            **SDK,
+            "platform": str,
+            **RELEASE,
+            **USER,
+            "envelope_id": int,
+            "spans": str,
+        },
+        "pk": "id",
+        # One index entry per pack, not per span. Users and span ids are
+        # looked up by segment (child spans repeat their segment's user).
+        "indexes": [["trace_id", "start_timestamp"]],
+        "partial_indexes": [
+            (["user_id"], "is_segment = 1"),
+            (["user_email"], "is_segment = 1"),
+            (["span_id"], "is_segment = 1"),
+        ],
+    },
+    "span_ids": {"columns": {"pack": int, "span_ids": str}, "pk": "pack"},
+}
+
 # Indexes older files have and this version no longer keeps: no query used
 # them, and each cost ingest a random B-tree insert per envelope or span.
 DROPPED_INDEXES = ["idx_spans_span_id", "idx_envelopes_event_id", "idx_transactions_trace_id"]
@@ -323,7 +354,13 @@ def create(conn: sqlite3.Connection) -> None:
     file was made, so an older database keeps working after an upgrade."""
     use_incremental_vacuum(conn)
     db = sqlite_utils.Database(conn)
-    for name, spec in TABLES.items():
+    # A file of the older layout keeps its span rows aside until the writer
+    # has packed them (migrate_spans.py); `spans` becomes the view.
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spans'").fetchone():
+        conn.execute("ALTER TABLE spans RENAME TO spans_old_layout")
+    for name, spec in {**TABLES, **SPAN_TABLES}.items():
+        if spec.get("view"):
+            continue
         table = db[name]
         if table.exists():
             for column, kind in spec["columns"].items():
@@ -338,6 +375,11 @@ def create(conn: sqlite3.Connection) -> None:
             conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table.name} ({', '.join(index)}) WHERE {where}")
     for name in DROPPED_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
+    # Imported here: span_packs reads this module's column lists.
+    from . import span_packs
+
+    for sql in span_packs.view_sql():
+        conn.execute(sql)
 
 
 # An older file without auto_vacuum is converted by a full VACUUM at start

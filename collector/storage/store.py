@@ -15,7 +15,7 @@ import threading
 import time
 
 from ..protocol import grouping, jsonshape
-from . import chores, schema, summaries
+from . import chores, migrate_spans, schema, span_packs, summaries
 from .replaced import file_identity, replaced_reason
 from .wire import ROW_COLUMNS, Answer, Chore, Packet
 
@@ -56,7 +56,8 @@ def _insert_sql(table: str) -> str:
     return f"{verb} INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
 
 
-INSERT = {table: _insert_sql(table) for table in schema.TABLES}
+# Spans are written as packs (span_packs.py), not through their view.
+INSERT = {table: _insert_sql(table) for table, spec in schema.TABLES.items() if not spec.get("view")}
 # A trace's row is replaced whole: to_row has merged the stored one into it.
 REPLACE_TRACE = (
     f"INSERT OR REPLACE INTO traces ({', '.join(summaries.COLUMNS)}) VALUES ({', '.join('?' * len(summaries.COLUMNS))})"
@@ -76,6 +77,7 @@ class Store:
         self._identity = file_identity(path)
         schema.create(self._conn)
         group_old_errors(self._conn)
+        migrate_spans.run(self._conn)
         # Checkpoints run on their own thread (below), not inside COMMIT,
         # where they stalled every request waiting on that commit.
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
@@ -173,9 +175,13 @@ class Store:
         conn = self._conn
         counts = {
             f"rows:{table}": conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in schema.TABLES
-            if table != "counters"
+            for table, spec in schema.TABLES.items()
+            if table != "counters" and not spec.get("view")
         }
+        for table in schema.SPAN_TABLES:
+            counts[f"rows:{table}"] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        # Unpacking every span to count them would take seconds.
+        counts["rows:spans"] = conn.execute("SELECT coalesce(sum(span_count), 0) FROM span_packs").fetchone()[0]
         for encoding, n in conn.execute("SELECT content_encoding, count(*) FROM envelopes GROUP BY content_encoding"):
             counts[f"encoding:{encoding or 'identity'}"] = n
         conn.execute("BEGIN IMMEDIATE")
@@ -207,9 +213,13 @@ class Store:
             r[0]: dict(zip(summaries.STORED_COLUMNS, r[1:], strict=True))
             for r in self._select_in(SELECT_TRACES, traces)
         }
+        packs = 0
         for table, values in rows.items():
-            conn.executemany(INSERT[table], values)
-        self._count(rows, stored, len(traces) - len(stored_traces))
+            if table == "spans":
+                packs = self._write_spans(values)
+            else:
+                conn.executemany(INSERT[table], values)
+        self._count(rows, stored, len(traces) - len(stored_traces), packs)
         now = time.time()
         conn.executemany(
             REPLACE_TRACE,
@@ -220,13 +230,22 @@ class Store:
         )
         conn.execute("COMMIT")
 
-    def _count(self, rows: dict[str, list[tuple]], stored: dict[str, set], new_traces: int) -> None:
+    def _write_spans(self, rows: list[tuple]) -> int:
+        """Span rows as packs (span_packs.py), numbered under the write lock; how many packs."""
+        first = self._conn.execute("SELECT coalesce(max(id), 0) + 1 FROM span_packs").fetchone()[0]
+        packs, ids = span_packs.pack(rows, first)
+        self._conn.executemany(span_packs.INSERT_PACK, packs)
+        self._conn.executemany(span_packs.INSERT_IDS, ids)
+        return len(packs)
+
+    def _count(self, rows: dict[str, list[tuple]], stored: dict[str, set], new_traces: int, packs: int) -> None:
         """Adds a group's rows to the counters, in its transaction: resent
         events and transactions that were stored before count nothing."""
         added = {f"rows:{table}": len(values) for table, values in rows.items()}
         for table in KEYED_BY_EVENT_ID:
             added[f"rows:{table}"] = len({row[0] for row in rows.get(table, ())} - stored[table])
         added["rows:traces"] = new_traces
+        added["rows:span_packs"] = added["rows:span_ids"] = packs
         for envelope in rows.get("envelopes", ()):
             key = f"encoding:{envelope[ENCODING] or 'identity'}"
             added[key] = added.get(key, 0) + 1
