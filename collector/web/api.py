@@ -17,13 +17,14 @@ from .log_views import LOGS
 from .purge_views import purge
 from .replay_views import REPLAY, REPLAY_VIDEO, REPLAYS
 from .session_views import RELEASES, SESSION, SESSIONS
-from .trace_views import SEARCH, TRACE, TRACES
+from .trace_views import SEARCH, TRACE, TRACE_DETAILS, TRACES
 from .user_views import USER, USERS
 
 ROUTES = {
     "/api/traces": TRACES,
     "/api/traces/{trace_id}": TRACE,
     "/api/traces/{trace_id}/export": EXPORT,
+    "/api/traces/{trace_id}/details": TRACE_DETAILS,
     "/api/events/{event_id}": EVENT,
     "/api/errors": ERRORS,
     "/api/users": USERS,

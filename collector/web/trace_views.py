@@ -6,10 +6,11 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from ..protocol.answers import json_response
 from ..protocol.jsonshape import as_str
-from ..read import doctor, queries, replay_detail, traces
+from ..read import doctor, queries, replay_detail, span_details, trace_compact, traces
 from ..read.doctor import queries as doctor_queries
 from . import params
 from .fragments import template_for
@@ -121,11 +122,10 @@ async def trace_page(request: web.Request, data: dict) -> web.Response:
     checked = await request.app[READER].run(doctor_queries.doctor_rows, None, assembled["trace_id"], assembled)
     findings = doctor.diagnose(checked)["findings"]
     view = traces.waterfall(assembled, checked["requests"], findings)
-    # The rows go to the page's script as JSON inside <script type=
-    # "application/json">; Jinja's tojson escapes <, >, & and ' there.
     context = {
         "t": view,
-        "rows_json": view["rows"],
+        # Packed rows for the page's script; script_json escapes <, >, & and '.
+        "trace_data": Markup(trace_compact.script_json(trace_compact.compact(view))),
         "findings": findings,
         "offset": data["window"].offset,
         "replays": data["replays"],
@@ -135,6 +135,24 @@ async def trace_page(request: web.Request, data: dict) -> web.Response:
 
 
 TRACE = Resource(load=load_trace, to_json=trace_json, to_html=trace_page)
+
+
+async def load_details(request: web.Request) -> dict:
+    """The details pane's fields (tags, attributes, segment, origin, sampling
+    context) by span id: of ?span_id=, or of the page of spans ?limit= and
+    ?offset= name, as the trace's page and /api/traces/{id} page them."""
+    trace_id = request.match_info["trace_id"]
+    most = queries.MAX_TRACE_PAGE_SPANS
+    window = params.window(request.query, most, most, min_limit=1)
+    span_id = params.text(request.query, "span_id") or None
+    found = await request.app[READER].run(span_details.span_details, trace_id, span_id, window.limit, window.offset)
+    if found is None:
+        raise Missing(f"trace {trace_id}", f"no trace {trace_id!a} stored")
+    return {"trace_id": trace_id, "details": found}
+
+
+# JSON only: the trace page's script reads it.
+TRACE_DETAILS = Resource(load=load_details, to_json=json_response)
 
 
 async def load_search(request: web.Request) -> dict:

@@ -12,14 +12,11 @@
   const el = TraceDetails.el;
   // The trace's data: the page's, then what trace_live.js fetches as late spans arrive.
   let data, rows, start, duration, model, firstOrphan;
+  let allDetails = null; // every span's tags and attributes, once a search asked for them
   function setData(d) {
     data = d && typeof d === "object" ? d : {};
-    rows = Array.isArray(data.rows) ? data.rows : [];
-    rows.forEach((r) => {
-      if (!Array.isArray(r.errors)) r.errors = [];
-      if (!Array.isArray(r.logs)) r.logs = [];
-      r.depth = num(r.depth) || 0;
-    });
+    rows = TraceModel.unpack(data);
+    allDetails = null;
     start = num(data.start) || 0;
     duration = num(data.duration) || 0.001;
     model = TraceModel.build(rows);
@@ -88,8 +85,7 @@
     name.appendChild(el("span", "op", text(r.op) || "span"));
     name.appendChild(el("span", "desc", text(r.description)));
     // Browser SDKs name fetch spans "GET 127.0.0.1": the URL says more.
-    const url = r.data && text(r.data["url.full"] || r.data["http.url"] || r.data.url);
-    if (url && text(r.op).startsWith("http.client") && !text(r.description).includes(url)) name.appendChild(el("span", "url", url));
+    if (r.url) name.appendChild(el("span", "url", r.url));
     if (r.user_change) name.appendChild(el("span", "tag user-change", "👤 " + text(r.user_change)));
     if (r.started_trace && typeof r.started_trace === "object") {
       const a = el("a", "tag started-trace", "→ started trace " + text(r.started_trace.trace_id).slice(0, 8) + "…");
@@ -140,7 +136,8 @@
     const track = el("div", "track");
     const s = num(r.start_timestamp), e = num(r.timestamp);
     if (s !== null && e !== null) {
-      const bar = addBar(track, s, e, colourOf(r.service), fmtDuration(e - s) + (r.status && r.status !== "ok" ? " · " + text(r.status) : ""));
+      const label = fmtDuration(TraceModel.duration(r)) + (r.status && r.status !== "ok" ? " · " + text(r.status) : "");
+      const bar = addBar(track, s, e, colourOf(r.service), label);
       if (r.status && r.status !== "ok") bar.classList.add("not-ok");
     }
     addItemMarks(track, r);
@@ -240,11 +237,35 @@
     });
   }
 
+  function loadAllDetails() {
+    if (!allDetails) {
+      const forRows = rows;
+      // The page's own ?offset= and ?limit=: the details of the spans it shows.
+      allDetails = TraceDetails.fetch(data.trace_id, location.search).then((d) => { if (rows === forRows) TraceModel.addDetails(rows, d, true); });
+      allDetails.catch(() => { allDetails = null; });
+    }
+    return allDetails;
+  }
+
+  // The pane shows the row at once; a large trace's tags and attributes follow.
+  function showDetails(note) {
+    if (selected === null) return;
+    const r = rows[selected];
+    const loading = r.hasDetails ? null : "Loading tags and attributes…";
+    TraceDetails.show($("details-body"), r, { trace_id: data.trace_id, start, note: note || loading });
+    if (!loading || note) return;
+    const forRows = rows;
+    TraceDetails.fetch(data.trace_id, "?span_id=" + encodeURIComponent(r.span_id)).then(
+      (d) => { if (rows !== forRows) return; TraceModel.addDetails([r], d, true); if (rows[selected] === r) showDetails(); },
+      () => { if (rows[selected] === r) showDetails("Could not load its tags and attributes: reload the page to try again."); },
+    );
+  }
+
   function select(i) {
     selected = i;
     const v = visible.findIndex((it) => it.kind === "span" && it.i === i);
     if (v >= 0) cursor = v;
-    TraceDetails.show($("details-body"), rows[i], { trace_id: data.trace_id, start });
+    showDetails();
     details.hidden = false;
     render();
   }
@@ -259,17 +280,31 @@
     render();
   }
 
+  // Terms a row answers match at once; free text and attribute keys on a
+  // large trace match again, cursor kept, once every span's details are in.
+  function runSearch(keepCursor) {
+    const box = $("span-search"), count = $("search-count");
+    const q = box.value.trim();
+    const found = q ? TraceSearch.search(rows, q, TraceModel.duration) : { matches: [] };
+    const current = matches[matchCursor];
+    matches = found.matches || [];
+    matchSet = new Set(matches);
+    matchCursor = keepCursor ? matches.indexOf(current) : -1;
+    const partial = Boolean(q && !found.error && TraceSearch.needsDetails(q) && !rows.every((r) => r.hasDetails));
+    const counted = matchCursor >= 0 ? matchCursor + 1 + " of " + matches.length : plural(matches.length, "match", "matches");
+    count.textContent = found.error ? found.error : q ? counted + (partial ? " so far, searching attributes…" : "") : "";
+    if (partial) {
+      loadAllDetails().then(
+        () => { if (box.value.trim() === q) runSearch(true); },
+        () => { count.textContent = counted + " (attributes could not be loaded)"; },
+      );
+    }
+    render();
+  }
+
   function wireSearch() {
     const box = $("span-search"), count = $("search-count");
-    box.addEventListener("input", () => {
-      const q = box.value.trim();
-      const found = q ? TraceSearch.search(rows, q, TraceModel.duration) : { matches: [] };
-      matches = found.matches || [];
-      matchSet = new Set(matches);
-      matchCursor = -1;
-      count.textContent = found.error ? found.error : q ? plural(matches.length, "match", "matches") : "";
-      render();
-    });
+    box.addEventListener("input", () => runSearch(false));
     const step = (by) => {
       if (!matches.length) return;
       matchCursor = (matchCursor + by + matches.length) % matches.length;
@@ -302,21 +337,6 @@
         if (item.kind === "span") select(item.i);
         else if (item.kind === "group") toggleGroup(item.key);
       }
-    });
-  }
-
-  // Dragging the divider gives the pane more or less of the width.
-  function wireResizer() {
-    const handle = $("details-resizer");
-    if (!handle) return;
-    handle.addEventListener("pointerdown", (ev) => {
-      handle.setPointerCapture(ev.pointerId);
-      const move = (e) => {
-        const right = details.parentElement.getBoundingClientRect().right;
-        details.style.width = Math.min(Math.max(260, right - e.clientX), window.innerWidth * 0.7) + "px";
-      };
-      handle.addEventListener("pointermove", move);
-      handle.addEventListener("pointerup", () => handle.removeEventListener("pointermove", move), { once: true });
     });
   }
 
@@ -363,14 +383,14 @@
     drawAxis();
     $("span-search").dispatchEvent(new Event("input"));
     redraw();
-    if (selected !== null) TraceDetails.show($("details-body"), rows[selected], { trace_id: data.trace_id, start });
+    showDetails();
   }
   window.TraceView = { replace };
 
   drawAxis();
   wireSearch();
   wireKeys();
-  wireResizer();
+  TraceDetails.wireResizer(details);
   wireTools();
   redraw();
   window.addEventListener("hashchange", showHash);

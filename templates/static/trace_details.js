@@ -86,6 +86,7 @@ window.TraceDetails = (function () {
     body.replaceChildren();
     body.appendChild(el("h2", null, (text(r.op) || "span") + " — " + text(r.description)));
     addLinks(body, r);
+    if (trace.note) body.appendChild(el("p", "hint", trace.note));
     if (r.user_change) body.appendChild(el("p", "user-change", "User changed: " + text(r.user_change)));
     addPairs(body, "Span", {
       span_id: r.synthetic ? null : r.span_id,
@@ -110,5 +111,30 @@ window.TraceDetails = (function () {
     addItems(body, r, trace.start, fmt);
   }
 
-  return { show, el };
+  // A large trace's page holds no tags or attributes: {span id: details}
+  // of one span (?span_id=) or of the page's spans, from the API.
+  async function fetchDetails(traceId, query) {
+    const url = "/api/traces/" + encodeURIComponent(text(traceId)) + "/details" + query;
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error("details answered " + response.status);
+    const body = await response.json();
+    return body && body.details && typeof body.details === "object" ? body.details : {};
+  }
+
+  // Dragging the divider gives the pane more or less of the width.
+  function wireResizer(pane) {
+    const handle = document.getElementById("details-resizer");
+    if (!handle) return;
+    handle.addEventListener("pointerdown", (ev) => {
+      handle.setPointerCapture(ev.pointerId);
+      const move = (e) => {
+        const right = pane.parentElement.getBoundingClientRect().right;
+        pane.style.width = Math.min(Math.max(260, right - e.clientX), window.innerWidth * 0.7) + "px";
+      };
+      handle.addEventListener("pointermove", move);
+      handle.addEventListener("pointerup", () => handle.removeEventListener("pointermove", move), { once: true });
+    });
+  }
+
+  return { show, el, fetch: fetchDetails, wireResizer };
 })();

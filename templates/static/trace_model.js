@@ -19,10 +19,63 @@ window.TraceModel = (function () {
     return text(row.op) + "\u0000" + shape(row.description);
   }
 
+  // The span's own length as the server computed it (start + duration
+  // would round differently), else from its times.
   const duration = (row) => {
+    if (num(row.duration) !== null) return row.duration;
     const s = num(row.start_timestamp), e = num(row.timestamp);
     return s === null || e === null ? null : e - s;
   };
+
+  // The page's packed rows (collector/read/trace_compact.py) as row objects:
+  // texts looked up in `strings`, users in `users`, the sparse `extras` on
+  // their row, times made absolute again. Any value may be of any JSON type.
+  function unpack(d) {
+    const strings = Array.isArray(d.strings) ? d.strings : [], users = Array.isArray(d.users) ? d.users : [];
+    const extras = d.extras && typeof d.extras === "object" ? d.extras : {};
+    const K = {};
+    (Array.isArray(d.columns) ? d.columns : []).forEach((name, k) => { K[name] = k; });
+    const str = (k) => (typeof k === "number" && k >= 0 && k < strings.length ? strings[k] : null);
+    const start = num(d.start) || 0;
+    const list = (v) => (Array.isArray(v) ? v : []);
+    const rows = (Array.isArray(d.rows) ? d.rows : []).map((c, i) => {
+      c = Array.isArray(c) ? c : [];
+      const x = Object.prototype.hasOwnProperty.call(extras, i) && extras[i] && typeof extras[i] === "object" ? extras[i] : {};
+      const off = num(c[K.start]), dur = num(c[K.duration]), flags = num(c[K.flags]) || 0, sdk = str(c[K.sdk]);
+      const u = c[K.user];
+      return {
+        span_id: text(c[K.span_id]), parent: c[K.parent], depth: num(c[K.depth]) || 0,
+        op: str(c[K.op]), description: str(c[K.description]),
+        start_timestamp: off === null ? null : start + off,
+        timestamp: off === null || dur === null ? null : start + off + dur,
+        duration: dur, status: str(c[K.status]), service: str(c[K.service]),
+        is_segment: Boolean(flags & 1), orphan: Boolean(flags & 2), synthetic: Boolean(flags & 4),
+        sdk: sdk === null ? null : { name: sdk }, environment: str(c[K.environment]), release: str(c[K.release]),
+        user: typeof u === "number" && users[u] && typeof users[u] === "object" ? users[u] : null,
+        errors: list(x.errors), logs: list(x.logs), user_change: x.user_change || null,
+        started_trace: x.started_trace || null, called_by: x.called_by || null, incoming: x.incoming || null,
+        url: x.url ? text(x.url) : null, data: x.data && typeof x.data === "object" ? x.data : null,
+      };
+    });
+    rows.forEach((r) => {
+      const p = r.parent;
+      r.parent_span_id = typeof p === "number" && rows[p] ? rows[p].span_id : p === null || p === undefined ? null : text(p);
+    });
+    if (d.details && typeof d.details === "object") addDetails(rows, d.details, true);
+    return rows;
+  }
+
+  // The details pane's fields (tags, attributes, segment, origin, sampling
+  // context) by span id, onto the rows; `all`: every span's are in.
+  function addDetails(rows, details, all) {
+    rows.forEach((r) => {
+      const more = Object.prototype.hasOwnProperty.call(details, r.span_id) ? details[r.span_id] : null;
+      if (more && typeof more === "object") {
+        ["segment_id", "origin", "tags", "data", "dsc"].forEach((k) => { if (more[k] !== undefined) r[k] = more[k]; });
+      }
+      if (more || all) { r.hasDetails = true; r._text = undefined; }
+    });
+  }
 
   // Consecutive leaf siblings of one kind become one group item; a group
   // hides no subtree, so folding it loses nothing a click cannot bring back.
@@ -150,5 +203,5 @@ window.TraceModel = (function () {
     return found;
   }
 
-  return { build, flatten, reveal, vitals, shape, duration, GAP_MIN, GROUP_MIN };
+  return { build, flatten, reveal, vitals, shape, duration, unpack, addDetails, GAP_MIN, GROUP_MIN };
 })();

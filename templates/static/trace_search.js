@@ -54,6 +54,15 @@ window.TraceSearch = (function () {
     }
   }
 
+  // Keys every row carries; any other key, and free text, also looks in the
+  // span's tags and attributes, which a large trace's page fetches on demand.
+  const ROW_KEYS = new Set(["op", "description", "desc", "name", "sdk", "service", "status", "user", "span", "span_id", "id", "release", "environment", "env", "duration"]);
+
+  function needsDetails(query) {
+    const parsed = parse(query);
+    return !parsed.error && parsed.terms.some((t) => t.key === null || !ROW_KEYS.has(t.key));
+  }
+
   function everything(row) {
     if (row._text === undefined) {
       row._text = [row.op, row.description, row.span_id, row.service, row.status, row.user, row.data || {}, row.tags || {}]
@@ -85,5 +94,5 @@ window.TraceSearch = (function () {
     return { matches: found };
   }
 
-  return { parse, search, seconds };
+  return { parse, search, seconds, needsDetails };
 })();
