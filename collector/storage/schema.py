@@ -378,6 +378,10 @@ def create(conn: sqlite3.Connection) -> None:
     # Imported here: span_packs reads this module's column lists.
     from . import span_packs
 
+    # Made anew at every start, so a file gets this version's view and trigger.
+    for kind, name in (("trigger", "spans_insert"), ("view", "spans")):
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?", (kind, name)).fetchone():
+            conn.execute(f"DROP {kind.upper()} {name}")
     for sql in span_packs.view_sql():
         conn.execute(sql)
 

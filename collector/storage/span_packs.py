@@ -123,12 +123,16 @@ SELECT_PACKS = f"SELECT {', '.join(SHARED)}, spans FROM span_packs"
 
 
 def _json_value(column: str) -> str:
-    # A REAL at full precision (json_array writes 15 digits); a BLOB as its
-    # hex (JSON holds no bytes); anything else as it is.
+    # A REAL at full precision (json_array writes 15 digits); an infinite
+    # one as its text (json_array would write `Inf`, which no JSON reader,
+    # SQLite's own json_each included, takes: one such value would break
+    # the view for every row); a BLOB as its hex (JSON holds no bytes);
+    # anything else as it is.
     value = f"NEW.{column}"
     return (
         f"CASE WHEN typeof({value}) = 'real' AND abs({value}) <= 1.7976931348623157e308"
-        f" THEN json(printf('%!.17g', {value})) WHEN typeof({value}) = 'blob' THEN hex({value}) ELSE {value} END"
+        f" THEN json(printf('%!.17g', {value})) WHEN typeof({value}) = 'real' THEN CAST({value} AS TEXT)"
+        f" WHEN typeof({value}) = 'blob' THEN hex({value}) ELSE {value} END"
     )
 
 

@@ -103,6 +103,17 @@ def test_a_row_inserted_into_the_view_is_kept_whatever_its_values(tmp_path):
     assert queries.find_id(conn, "6" * 16) == ("span", (TRACE, "6" * 16))
 
 
+def test_an_infinite_time_inserted_into_the_view_does_not_break_it_for_every_other_row(tmp_path):
+    conn = stored(tmp_path)
+    before = conn.execute("SELECT count(*) FROM spans").fetchone()[0]
+    columns = ", ".join(COLUMNS)
+    row = span("7" * 16, "1" * 16, float("inf"))
+    conn.execute(f"INSERT INTO spans ({columns}) VALUES ({', '.join('?' * len(COLUMNS))})", row)
+    assert conn.execute("SELECT count(*) FROM spans").fetchone()[0] == before + 1
+    [got] = queries.dicts(conn.execute("SELECT start_timestamp FROM spans WHERE span_id = ?", ("7" * 16,)))
+    assert got["start_timestamp"] == "Inf"
+
+
 def test_an_older_file_is_packed_when_the_writer_opens_it(tmp_path):
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as old:
