@@ -99,23 +99,23 @@ def _session(row: dict) -> dict:
     }
 
 
-def _child_spans(spans: list[dict]) -> list[dict]:
-    """Spans that arrive without their segment (streamed, or late): one
-    entry per trace, so an open trace page knows to look again."""
-    counts: dict = {}
-    for row in spans:
-        if not row.get("is_segment"):
-            counts[row.get("trace_id")] = counts.get(row.get("trace_id"), 0) + 1
-    return [{"kind": "spans", "trace_id": trace_id, "count": count} for trace_id, count in counts.items()]
-
-
 def news_of(rows: dict[str, list[dict]]) -> list[dict]:
     """The feed entries of one envelope's rows, at most MAX_ENTRIES (then
     one `more` entry counting the rest)."""
-    spans = rows.get("spans", ())
-    entries = [_segment(r) for r in spans if r.get("is_segment")]
+    entries, children = [], {}
+    for row in rows.get("spans", ()):
+        if row.get("is_segment"):
+            entries.append(_segment(row))
+        else:
+            children[row.get("trace_id")] = children.get(row.get("trace_id"), 0) + 1
+    # Spans that came without their segment (streamed, or late): one entry
+    # per trace, so an open trace page knows to look again.
     with_segment = {e["trace_id"] for e in entries}
-    entries += _child_spans([r for r in spans if r.get("trace_id") not in with_segment])
+    entries += [
+        {"kind": "spans", "trace_id": trace_id, "count": count}
+        for trace_id, count in children.items()
+        if trace_id not in with_segment
+    ]
     entries += [_error(r) for r in rows.get("events", ())]
     entries += [_replay(r) for r in rows.get("replays", ())]
     entries += [_session(r) for r in rows.get("sessions", ())]

@@ -77,18 +77,29 @@ class TraceSummary:
 def summarize(rows: dict[str, list[dict]]) -> dict[str, TraceSummary]:
     """Summaries by trace id of one request's `spans` and `events` rows."""
     traces: dict[str, TraceSummary] = {}
+    # Spans come grouped by trace (a transaction's children follow it): the
+    # summary of the previous span's trace is usually this one's too. This
+    # loop runs for every span ingested, hence the inlined widen().
+    trace_id, t = None, None
     for span in rows.get("spans", ()):
-        trace_id = span.get("trace_id")
-        if not trace_id:
+        if span.get("trace_id") != trace_id:
+            trace_id = span.get("trace_id")
+            if not trace_id:
+                continue
+            t = traces.get(trace_id) or traces.setdefault(trace_id, TraceSummary())
+        elif not trace_id:
             continue
-        t = traces.get(trace_id) or traces.setdefault(trace_id, TraceSummary())
         t.span_count += 1
-        t.widen(span.get("start_timestamp"), span.get("timestamp"))
-        parent = span.get("parent_span_id")
-        if span.get("is_segment") or not parent:
-            t.offer_root(Root(span.get("description"), span.get("op"), not parent, span.get("start_timestamp")))
+        start, end = span.get("start_timestamp"), span.get("timestamp")
+        if start is not None and (t.start_timestamp is None or start < t.start_timestamp):
+            t.start_timestamp = start
+        if end is not None and (t.end_timestamp is None or end > t.end_timestamp):
+            t.end_timestamp = end
+        parent, segment = span.get("parent_span_id"), span.get("is_segment")
+        if segment or not parent:
+            t.offer_root(Root(span.get("description"), span.get("op"), not parent, start))
         # Child spans repeat their segment's labels: one look per segment.
-        if span.get("is_segment") or span.get("origin") != "transaction":
+        if segment or span.get("origin") != "transaction":
             _add_labels(t, span)
     for event in rows.get("events", ()):
         trace_id = event.get("trace_id")
