@@ -112,7 +112,8 @@ bench-retention: install
 screenshot: test-deps
 	SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q \
 	  tests/e2e/test_trace_story_sdk.py::test_the_page_marks_the_user_switch_and_what_the_backend_received \
-	  tests/e2e/test_replay_sdk.py::test_the_error_links_to_its_replay_which_plays_and_links_its_request_to_the_trace
+	  tests/e2e/test_replay_sdk.py::test_the_error_links_to_its_replay_which_plays_and_links_its_request_to_the_trace \
+	  tests/e2e/test_live_pages.py::test_a_health_check_stays_hidden_and_the_count_updates
 
 clean:
 	rm -rf $(VENV) tests/node/node_modules tests/browser/node_modules tests/rn/node_modules player/node_modules
