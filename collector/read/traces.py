@@ -7,6 +7,9 @@ by parent_span_id across services.
 
 from __future__ import annotations
 
+import functools
+import operator
+
 from ..protocol.jsonshape import as_int, as_list, as_str, as_timestamp, loads, loads_dict, pairs_dict
 from ..protocol.sdks import service_category
 from . import trace_story
@@ -31,13 +34,36 @@ def sdk_of(row: dict) -> dict | None:
     return {"name": name, "version": as_str(row.get("sdk_version"))}
 
 
+# The columns a pack's spans share (see storage/span_packs): a span's SDK
+# and user are built once per distinct set of them, not once per span.
+_SDK_AND_USER = operator.itemgetter("sdk_name", "sdk_version", *(column for _, column in USER_COLUMNS))
+
+
+def _sdk_and_user(row: dict, memo: dict | None) -> tuple[dict | None, dict | None]:
+    """(sdk, user) of a row; with `memo`, rows with the same values share
+    one pair of dicts (read them, never change them in place)."""
+    if memo is None:
+        return sdk_of(row), user_of(row)
+    key = _SDK_AND_USER(row)
+    try:
+        found = memo.get(key)
+    except TypeError:  # a list or object where text belongs cannot be a key: build them anew
+        return sdk_of(row), user_of(row)
+    if found is None:
+        found = memo[key] = (sdk_of(row), user_of(row))
+    return found
+
+
 # Every value comes out of these views as the type the pages, the API and the
 # doctor expect (text or None, a plausible time or None, an object or None),
 # whatever the row holds: see jsonshape.
 
 
-def span_view(row: dict) -> dict:
+def span_view(row: dict, memo: dict | None = None) -> dict:
+    """A stored span row as the API shows it; `memo` (one per trace) shares
+    the SDK and user dicts of spans that have the same ones."""
     s = as_str
+    sdk, user = _sdk_and_user(row, memo)
     return {
         "trace_id": s(row["trace_id"]),
         "span_id": s(row["span_id"]),
@@ -49,11 +75,11 @@ def span_view(row: dict) -> dict:
         "start_timestamp": as_timestamp(row["start_timestamp"]),
         "timestamp": as_timestamp(row["timestamp"]),
         "status": s(row["status"]),
-        "sdk": sdk_of(row),
+        "sdk": sdk,
         "platform": s(row["platform"]),
         "environment": s(row["environment"]),
         "release": s(row["release"]),
-        "user": user_of(row),
+        "user": user,
         "tags": pairs_dict(loads(row["tags"])) or None,
         "data": loads_dict(row["data"]),
         "origin": s(row["origin"]),
@@ -107,7 +133,8 @@ def users_in(spans: list[dict], errors: list[dict]) -> list[dict]:
 def assemble(trace_id: str, rows: dict) -> dict:
     """The trace as the API shows it, from queries.trace_rows(): its spans
     (one page of them), errors and logs (capped), each with the total."""
-    spans = [span_view(r) for r in rows["spans"]]
+    memo: dict = {}
+    spans = [span_view(r, memo) for r in rows["spans"]]
     errors = [error_view(r) for r in rows["errors"]]
     return {
         "trace_id": trace_id,
@@ -150,47 +177,57 @@ def summary_view(row: dict) -> dict:
 
 
 def _service_key(span: dict) -> str:
-    sdk = (span["sdk"] or {}).get("name")
-    return f"{service_category(sdk, span['platform'])} · {sdk or span['platform'] or 'unknown sdk'}"
+    return _service_name((span["sdk"] or {}).get("name"), span["platform"])
+
+
+@functools.lru_cache(maxsize=256)
+def _service_name(sdk: str | None, platform: str | None) -> str:
+    # Cached: a trace's 10,000 spans come from a handful of SDKs.
+    return f"{service_category(sdk, platform)} · {sdk or platform or 'unknown sdk'}"
 
 
 def _order(spans: list[dict]) -> tuple[list[tuple[dict, int, bool]], int]:
     """Depth-first display order as (span, depth, is_orphan_top), and the
-    number of true roots (spans without a parent)."""
-    by_id = {s["span_id"]: s for s in spans}
-    children: dict[str, list[dict]] = {}
-    tops: list[tuple[dict, bool]] = []
-    for span in spans:
+    number of true roots (spans without a parent). Spans are taken by their
+    index in `spans`: one dict lookup per span, not per comparison."""
+    ids = [s["span_id"] for s in spans]
+    known = set(ids)
+    inf = float("inf")
+    starts = [inf if s["start_timestamp"] is None else s["start_timestamp"] for s in spans]
+    children: dict[str, list[int]] = {}
+    tops: list[tuple[bool, float, int]] = []
+    for i, span in enumerate(spans):
         parent = span["parent_span_id"]
-        if parent and parent in by_id and parent != span["span_id"]:
-            children.setdefault(parent, []).append(span)
+        if parent and parent in known and parent != ids[i]:
+            children.setdefault(parent, []).append(i)
         else:
-            tops.append((span, bool(parent)))
-    start = lambda s: s["start_timestamp"] if s["start_timestamp"] is not None else float("inf")  # noqa: E731
+            tops.append((bool(parent), starts[i], i))
     for kids in children.values():
-        kids.sort(key=start)
-    # True roots first, then orphans (their parent never arrived).
-    tops.sort(key=lambda t: (t[1], start(t[0])))
+        kids.sort(key=starts.__getitem__)
+    # True roots first, then orphans (their parent never arrived); stable by start.
+    tops.sort(key=lambda t: t[:2])
     ordered: list[tuple[dict, int, bool]] = []
-    seen: set[int] = set()
+    seen = bytearray(len(spans))
 
-    def visit(span: dict, depth: int, orphan: bool) -> None:
-        stack = [(span, depth, orphan)]
+    def visit(top: int, orphan: bool) -> None:
+        stack = [(top, 0, orphan)]
         while stack:
-            s, d, o = stack.pop()
-            if id(s) in seen:
+            i, depth, o = stack.pop()
+            if seen[i]:
                 continue
-            seen.add(id(s))
-            ordered.append((s, d, o))
-            stack.extend((k, d + 1, False) for k in reversed(children.get(s["span_id"], ())))
+            seen[i] = 1
+            ordered.append((spans[i], depth, o))
+            kids = children.get(ids[i])
+            if kids:
+                stack.extend((k, depth + 1, False) for k in reversed(kids))
 
-    for span, orphan in tops:
-        visit(span, 0, orphan)
+    for orphan, _, i in tops:
+        visit(i, orphan)
     # Spans caught in a parent cycle are reachable from no top: show them as orphans.
-    for span in spans:
-        if id(span) not in seen:
-            visit(span, 0, True)
-    return ordered, sum(1 for _, orphan in tops if not orphan)
+    for i in range(len(spans)):
+        if not seen[i]:
+            visit(i, True)
+    return ordered, sum(1 for orphan, _, _ in tops if not orphan)
 
 
 def _gaps(spans: list[dict], start: float, end: float) -> list[dict]:
