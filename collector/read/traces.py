@@ -118,10 +118,13 @@ def log_view(row: dict) -> dict:
 def users_in(spans: list[dict], errors: list[dict]) -> list[dict]:
     """Each distinct user seen on the trace, with the SDKs that reported it."""
     seen: dict[tuple, dict] = {}
+    # Spans of one pack share their user and SDK dicts: each pair counts once.
+    done: set[tuple[int, int]] = set()
     for item in [*spans, *errors]:
         user = item["user"]
-        if not user:
+        if not user or (id(user), id(item["sdk"])) in done:
             continue
+        done.add((id(user), id(item["sdk"])))
         key = (user.get("id"), user.get("email"), user.get("username"))
         entry = seen.setdefault(key, {**user, "sdks": []})
         sdk = (item["sdk"] or {}).get("name")

@@ -80,8 +80,9 @@ def sampling(trace_id: str, spans: list[dict], errors: list[dict]) -> list[dict]
 def sampling_summary(spans: list[dict]) -> list[dict]:
     seen: dict[tuple, dict] = {}
     for s in spans:
-        dsc = as_dict(s.get("dsc"))
-        if not (s.get("is_segment") and dsc):
+        # Segments first: a trace's thousands of child spans carry no context.
+        dsc = as_dict(s.get("dsc")) if s.get("is_segment") else None
+        if not dsc:
             continue
         entry = seen.setdefault(
             (sdk_of(s), s.get("environment")),
