@@ -8,10 +8,10 @@ MAX_DOCTOR_ROWS rows in all, whatever one attacker-sized trace holds.
 
 from __future__ import annotations
 
-from ...protocol.jsonshape import loads, pairs_dict
-from ...protocol.urls import is_server_segment
-from ..queries import MAX_TRACE_PAGE_SPANS, trace_rows, typed_rows
-from ..traces import assemble
+from ...protocol.jsonshape import as_str, loads, pairs_dict
+from ...protocol.urls import CLIENT_OP, is_server_segment
+from ..queries import MAX_TRACE_ERRORS, MAX_TRACE_PAGE_SPANS, dicts, trace_rows, trace_spans, typed_rows
+from ..traces import assemble, error_view, span_view
 from . import dropped
 
 MAX_DOCTOR_TRACES = 500
@@ -32,6 +32,39 @@ def _load_traces(conn, trace_ids) -> dict:
         if rows is not None:
             out[trace_id] = assemble(rows["trace_id"], rows)
             budget -= len(rows["spans"]) + len(rows["errors"]) + len(rows["logs"])
+    return out
+
+
+# An error's columns as traces.error_view reads them.
+_ERRORS = (
+    "SELECT event_id, span_id, level, exception_type, exception_value, message, transaction_name, timestamp,"
+    " environment, release, sdk_name, sdk_version, user_id, user_email, user_username, user_ip"
+    " FROM events WHERE trace_id = ? ORDER BY timestamp LIMIT ?"
+)
+
+
+def _named_by_checks(row: dict) -> bool:
+    """A span the checks that can name another trace read: a segment (the
+    backend's half of a request, its user and sampling) or a client request."""
+    return bool(row["is_segment"]) or (as_str(row["op"]) or "").startswith(CLIENT_OP)
+
+
+def _load_neighbours(conn, trace_ids, budget: int) -> dict:
+    """Traces around the one checked, with only their segments, client
+    requests and errors: every finding that can concern another trace (an
+    unlinked request's other half, the anonymous users counted across
+    traces) reads nothing else, and a neighbour's thousands of child spans
+    are not assembled for nothing."""
+    out = {}
+    for trace_id in trace_ids:
+        if budget <= 0:
+            break
+        memo: dict = {}
+        spans = [span_view(r, memo) for r in trace_spans(conn, trace_id) if _named_by_checks(r)]
+        spans.sort(key=lambda s: (s["start_timestamp"] is not None, s["start_timestamp"] or 0.0))
+        errors = [error_view(r) for r in dicts(conn.execute(_ERRORS, (trace_id, MAX_TRACE_ERRORS)))]
+        out[trace_id] = {"trace_id": trace_id, "spans": spans[:budget], "errors": errors, "logs": []}
+        budget -= len(spans) + len(errors)
     return out
 
 
@@ -73,7 +106,7 @@ def _neighbourhood(conn, trace: dict) -> dict:
             )
             if r[0] != trace["trace_id"]
         ]
-    return {trace["trace_id"]: trace, **_load_traces(conn, nearby)}
+    return {trace["trace_id"]: trace, **_load_neighbours(conn, nearby, MAX_DOCTOR_ROWS)}
 
 
 def _sdk_health(conn, since: float | None) -> tuple[list[dict], list[dict]]:
