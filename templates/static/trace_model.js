@@ -79,13 +79,13 @@ window.TraceModel = (function () {
 
   // Consecutive leaf siblings of one kind become one group item; a group
   // hides no subtree, so folding it loses nothing a click cannot bring back.
-  function siblingItems(kids, rows) {
+  function siblingItems(kids, kinds) {
     const items = [];
     let k = 0;
     while (k < kids.length) {
       let j = k;
       const leaf = (n) => n.kids.length === 0;
-      while (leaf(kids[k]) && j + 1 < kids.length && leaf(kids[j + 1]) && kindOf(rows[kids[j + 1].i]) === kindOf(rows[kids[k].i])) j++;
+      while (leaf(kids[k]) && j + 1 < kids.length && leaf(kids[j + 1]) && kinds(kids[j + 1].i) === kinds(kids[k].i)) j++;
       if (j - k + 1 >= GROUP_MIN) {
         items.push({ group: kids.slice(k, j + 1), key: "g" + kids[k].i });
       } else {
@@ -108,11 +108,14 @@ window.TraceModel = (function () {
       (parent ? parent.kids : tops).push(nodes[i]);
       stack.push(nodes[i]);
     });
+    // Each row's kind once: its description's shape is a regex over it.
+    const kindCache = new Array(rows.length);
+    const kinds = (i) => (kindCache[i] === undefined ? (kindCache[i] = kindOf(rows[i])) : kindCache[i]);
     const groupOf = new Array(rows.length).fill(null);
     const descendants = new Array(rows.length).fill(0);
     for (let i = rows.length - 1; i >= 0; i--) {
       const n = nodes[i];
-      n.items = siblingItems(n.kids, rows);
+      n.items = siblingItems(n.kids, kinds);
       n.items.forEach((it) => it.group && it.group.forEach((g) => { groupOf[g.i] = it.key; }));
       if (n.parent !== null) descendants[n.parent] += descendants[i] + 1;
     }
@@ -189,11 +192,14 @@ window.TraceModel = (function () {
   }
 
   function vitals(rows) {
+    // Only rows that carry attributes can hold a vital: a large trace's
+    // rows carry them only when they look like one (trace_compact.py).
+    const carrying = rows.filter((r) => r.data && typeof r.data === "object");
     const pageload = rows.find((r) => text(r.op) === "pageload");
     const origin = pageload ? num(pageload.start_timestamp) : null;
     const found = [];
     VITALS.forEach((v) => {
-      const source = pageload && vitalValue(pageload, v.name) !== undefined ? pageload : rows.find((r) => vitalValue(r, v.name) !== undefined);
+      const source = pageload && vitalValue(pageload, v.name) !== undefined ? pageload : carrying.find((r) => vitalValue(r, v.name) !== undefined);
       if (!source) return;
       const value = vitalValue(source, v.name);
       const rating = value <= v.good ? "good" : value <= v.poor ? "meh" : "poor";
