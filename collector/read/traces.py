@@ -310,8 +310,13 @@ def waterfall(trace: dict, requests: dict | None = None, findings: list[dict] = 
     ordered, root_count = _order(spans)
     services: dict[str, dict] = {}
     rows = []
+    previous, service = None, None
     for span, depth, orphan_top in ordered:
-        service = _service_of(services, span)
+        # Neighbouring rows mostly come from one pack (same SDK, platform,
+        # environment and release): the service and what it gathers is known.
+        same = (id(span["sdk"]), span["platform"], span["environment"], span["release"])
+        if same != previous or span["dsc"]:
+            service, previous = _service_of(services, span), same
         # The span dicts are this call's own (fresh from assemble): extend
         # them in place rather than copy 10,000 of them.
         span.update(
