@@ -10,7 +10,9 @@ fetched per span (or all at once, for a search) for a large one.
 Row layout (`COLUMNS`): text columns hold an index into `strings` (null
 is one of them), `user` an index into `users` (null too), `parent` the index of the parent row (or the
 parent's id when that span is not on the page), `start` seconds after the
-trace's start and `duration` the span's length in seconds; `flags` bits are
+trace's start and `duration` the span's length in seconds, both to the
+microsecond (SDKs send no finer; `0.049999952316` costs three times the
+bytes of `0.05` and the page parses 10,000 of them); `flags` bits are
 FLAGS. Sparse things (errors and logs on a row, user changes, links to
 other traces, received headers, a request's URL, web vitals) sit in
 `extras`, by row index.
@@ -138,7 +140,7 @@ def compact(view: dict) -> dict:
                 texts[r["op"]],
                 texts[r["description"]],
                 None if s is None else round(s - start, 6),
-                None if s is None or e is None else e - s,
+                None if s is None or e is None else round(e - s, 6),
                 texts[r["status"]],
                 texts[r["service"]],
                 flags,
