@@ -127,6 +127,8 @@ async def test_a_client_that_left_is_not_read_for_any_more(client, monkeypatch):
     reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
     writer.write(b"GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     await writer.drain()
+    # The feed starts after what was stored when it answered: wait for that.
+    await asyncio.wait_for(reader.readuntil(b"event: ready"), 10)
     await post(client, envelope(event_item("seen before leaving")))
     await asyncio.wait_for(reader.readuntil(b"seen before leaving"), 10)
     writer.close()
