@@ -106,6 +106,7 @@
       const template = document.createElement("template");
       // The server's own autoescaped rendering of this page's list.
       template.innerHTML = await response.text();
+      if (window.showLocalTimes) window.showLocalTimes(template.content);
       offer(template.content);
     }
     const schedule = debounced(() => refresh().catch(() => { /* the next event or reconnect tries again */ }), 300);

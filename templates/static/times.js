@@ -35,5 +35,11 @@
     }
   }
 
-  document.querySelectorAll('time[datetime]').forEach(showLocal);
+  // Every time under `root`: the page's at load, and each part the live
+  // scripts (live.js, trace_live.js) bring in later from the server.
+  function showLocalTimes(root) {
+    root.querySelectorAll('time[datetime]').forEach(showLocal);
+  }
+  window.showLocalTimes = showLocalTimes;
+  showLocalTimes(document);
 })();

@@ -20,7 +20,10 @@
     if (!fresh) return;
     PARTS.forEach((id) => {
       const now = doc.getElementById(id), was = document.getElementById(id);
-      if (now && was) was.replaceWith(document.adoptNode(now));
+      if (!now || !was) return;
+      const part = document.adoptNode(now);
+      if (window.showLocalTimes) window.showLocalTimes(part);
+      was.replaceWith(part);
     });
     window.TraceView.replace(JSON.parse(fresh.textContent));
     bar.dataset.updates = String(Number(bar.dataset.updates || 0) + 1);

@@ -65,6 +65,9 @@ def test_a_transaction_appears_on_the_trace_list_without_a_reload(collector, pag
     row = page.wait_for_selector(f'tr[data-key="{ids["trace_id"]}"]', timeout=WAIT_MS)
     assert "GET /checkout" in row.inner_text()
     assert not_reloaded(page) and page.errors == []
+    # Its time is shown in the browser's zone like the rows there at load:
+    # the local time, then the server's UTC text, on hover.
+    assert ";" in row.query_selector("time[datetime]").get_attribute("title")
 
 
 def test_a_health_check_stays_hidden_and_the_count_updates(collector, page):
