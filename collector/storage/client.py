@@ -9,6 +9,9 @@ and answers for the whole group; the futures are settled in the order the
 packets were sent. So an envelope is answered 200 only after its rows are on
 disk, and ingest never waits on a SQLite lock. (Why the writer is a process
 of its own, and started as a fresh interpreter: see process.py.)
+
+With `serve --workers N`, the other servers connect to the primary's writer
+process instead of starting one (shared.py).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import socket
 import subprocess
 from dataclasses import dataclass, field
 
-from . import lockfile, summaries, wire
+from . import lockfile, shared, summaries, wire
 from . import process as writer_process
 from .replaced import file_identity, replaced_reason
 
@@ -87,7 +90,8 @@ class Batch:
 class _Link:
     """One running writer process and the stream to it."""
 
-    process: subprocess.Popen
+    # None when this server connected to a writer another server started.
+    process: subprocess.Popen | None
     stream: asyncio.StreamWriter
     answers: asyncio.Task | None = None
     # Frames made during this turn of the event loop, sent together at its
@@ -124,6 +128,8 @@ class Writer:
         max_bytes: int = MAX_QUEUED_BYTES,
         durability: str = "normal",
         owner: str = "",
+        share: bool = False,
+        address: str | None = None,
     ):
         self.path = path
         self.durability = durability
@@ -146,15 +152,22 @@ class Writer:
         self._closing = False
         self._lock: lockfile.LockFile | None = None
         self._identity = None
+        self._share = share
+        self._listener: shared.Listener | None = None
+        # Where the writer process of another server listens, for a worker.
+        self._address = address
 
     async def start(self) -> None:
         """Raises DatabaseInUse when another collector serves this file, and
         StartFailed when the database cannot be opened."""
-        self._lock = lockfile.acquire(self.path, self._owner)
+        if self._address is None:
+            self._lock = lockfile.acquire(self.path, self._owner)
+            if self._share:
+                self._listener = shared.Listener()
         try:
             await self._launch()
         except StartFailed:
-            self._lock.release()
+            self._release()
             raise
         self._identity = file_identity(self.path)
         self._spawn(self._watch_file())
@@ -198,16 +211,33 @@ class Writer:
             self._starting.kill()
         link, self._link = self._link, None
         if link is not None:
-            link.send(wire.frame(None))
+            if link.process is not None:
+                link.send(wire.frame(None))
             link.flush()
             await link.stream.drain()
-            # The process answers every packet sent before the stop, then
-            # ends; the answers reader returns once it sees that end.
-            await link.answers
-            await asyncio.to_thread(link.process.wait)
+            if link.process is None:
+                # A worker's: the writer serves the other servers on, not
+                # told to stop; what this one sent is answered first.
+                await asyncio.gather(*(future for _, future in self._unanswered), return_exceptions=True)
+                link.answers.cancel()
+            else:
+                # The process answers every packet sent before the stop,
+                # then ends; the answers reader returns once it sees that end.
+                await link.answers
+                await asyncio.to_thread(link.process.wait)
             link.stream.close()
+        self._release()
+
+    def _release(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
         if self._lock is not None:
             self._lock.release()
+
+    @property
+    def address(self) -> str | None:
+        """Where other server processes connect to the writer process, when shared."""
+        return self._listener.address if self._listener is not None else None
 
     @property
     def process(self) -> subprocess.Popen | None:
@@ -242,21 +272,31 @@ class Writer:
         # Starting the process and waiting for it to open the database
         # blocks (for seconds when another program holds a write lock):
         # never on the event loop.
-        ours, theirs = socket.socketpair()
-        process = await asyncio.to_thread(self._start_process, ours, theirs)
+        if self._address is not None:
+            ours, process = await asyncio.to_thread(self._connect), None
+        else:
+            ours, theirs = socket.socketpair()
+            process = await asyncio.to_thread(self._start_process, ours, theirs)
         reader, stream = await asyncio.open_connection(sock=ours)
         self._link = link = _Link(process, stream)
         link.answers = asyncio.ensure_future(self._read_answers(link, reader))
         self._up.set()
 
+    def _connect(self) -> socket.socket:
+        try:
+            return shared.connect(self._address, START_TIMEOUT)
+        except (OSError, EOFError) as e:
+            raise StartFailed(f"cannot reach the writer process: {e}") from None
+
     def _start_process(self, ours: socket.socket, theirs: socket.socket) -> subprocess.Popen:
         """The writer process, once it has opened the database; StartFailed
         with its reason when it could not."""
         try:
+            listener = self._listener.sock.fileno() if self._listener is not None else None
             with theirs:
                 process = subprocess.Popen(
-                    writer_process.command(theirs.fileno(), self.path, self.durability),
-                    pass_fds=[theirs.fileno()],
+                    writer_process.command(theirs.fileno(), self.path, self.durability, listener),
+                    pass_fds=[theirs.fileno()] if listener is None else [theirs.fileno(), listener],
                     stdin=subprocess.DEVNULL,
                     env=writer_process.environment(),
                 )
@@ -312,8 +352,9 @@ class Writer:
             link.stream.close()
             self._spawn(self._restart(link.process))
 
-    async def _restart(self, dead: subprocess.Popen) -> None:
-        await asyncio.to_thread(dead.wait)
+    async def _restart(self, dead: subprocess.Popen | None) -> None:
+        if dead is not None:
+            await asyncio.to_thread(dead.wait)
         delay = RESTART_BACKOFF[0]
         while not self._closing:
             try:

@@ -3,7 +3,8 @@
 The server starts it (`command`) with one end of a socket pair. It opens the
 database, says whether that worked, then takes every packet waiting in its
 socket as one group, commits the group, and answers for it; until the server
-says stop, or is gone.
+says stop, or is gone. With `serve --workers N` the other server processes
+connect too (peers.py): a group then holds what each of them sent.
 
 Why a process and not a thread: parsing requests and writing SQLite then run
 on two cores instead of taking turns on one interpreter lock (`make bench`).
@@ -23,17 +24,16 @@ import sqlite3
 import sys
 
 from . import wire
+from .peers import Peer, Peers
 from .store import Store
 
-# How many packets one transaction may take; bounds the latency of the first
-# packet in a burst.
-MAX_GROUP = 512
 
-
-def command(fd: int, path: str, durability: str) -> list[str]:
-    """How the server starts the writer process, handing it the socket `fd`.
+def command(fd: int, path: str, durability: str, listener: int | None = None) -> list[str]:
+    """How the server starts the writer process, handing it the socket `fd`
+    (and the listening socket other server processes connect to, if any).
     -P: no working directory first on the import path (see `environment`)."""
-    return [sys.executable, "-P", "-m", __name__, str(fd), path, durability]
+    shared = [] if listener is None else [str(listener)]
+    return [sys.executable, "-P", "-m", __name__, str(fd), path, durability, *shared]
 
 
 def environment() -> dict[str, str]:
@@ -54,33 +54,56 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 10)
 
 
-def serve(path: str, sock: socket.socket, durability: str = "normal") -> None:
-    """Commit each group the socket brings, answer one error (or None) per
-    packet. Ends when told to (a None packet), or when the server process is
-    gone (its socket closes)."""
+def serve(path: str, sock: socket.socket, durability: str = "normal", listener: socket.socket | None = None) -> None:
+    """Commit each group the sockets bring, answer one error (or None) per
+    packet on the connection that sent it. Ends when told to (a None packet
+    from the server that started it), or when that server is gone (its
+    socket closes). `listener`, with `serve --workers N`, is where the
+    other server processes connect."""
     try:
         store = Store(path, durability)
     except (sqlite3.Error, OSError) as e:
         wire.send(sock, open_failure(path, e))
         return
     wire.send(sock, None)
+    peers = Peers(sock, listener)
     try:
-        frames = wire.Frames(sock)
         stopping = False
         while not stopping:
             try:
-                # Every packet already waiting joins the group.
-                group = frames.waiting(MAX_GROUP)
-                if None in group:
-                    stopping = True
-                    group = [packet for packet in group if packet is not None]
-                for answer in _answers(store, group):
-                    wire.send(sock, answer)
+                inbox = peers.receive()
+                stopping = None in inbox.get(peers.primary, ())
+                if stopping:
+                    inbox[peers.primary] = [m for m in inbox[peers.primary] if m is not None]
+                peers.answer(_turn(store, inbox))
             except (EOFError, OSError):
                 # The server is gone: what was committed stays committed.
                 break
     finally:
+        peers.close()
         store.close()
+
+
+def _turn(store: Store, inbox: dict[Peer, list]) -> dict[Peer, list[wire.Answer]]:
+    """The answers to one turn's messages, by connection. Every connection's
+    packets up to its first chore are committed as one group (the more
+    servers, the larger the group); the rest of each is answered in order."""
+    leading, rest = {}, {}
+    for peer, messages in inbox.items():
+        cut = next((i for i, m in enumerate(messages) if isinstance(m, wire.Chore)), len(messages))
+        leading[peer], rest[peer] = messages[:cut], messages[cut:]
+    answers: dict[Peer, list[wire.Answer]] = {peer: [] for peer in inbox}
+    group = [packet for packets in leading.values() for packet in packets]
+    if group:
+        committed = store.commit(group)
+        at = 0
+        for peer, packets in leading.items():
+            if packets:
+                answers[peer].append(wire.Answer(committed.errors[at : at + len(packets)], committed.gone))
+                at += len(packets)
+    for peer, messages in rest.items():
+        answers[peer].extend(_answers(store, messages))
+    return answers
 
 
 def _answers(store: Store, group: list):
@@ -109,13 +132,14 @@ def open_failure(path: str, error: Exception) -> str:
 
 
 def main(argv: list[str]) -> None:
-    fd, path, durability = argv
+    fd, path, durability, *shared = argv
     # Ctrl-C reaches the whole process group; the server stops this process
     # itself once it has drained the queue.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_gc()
+    listener = socket.socket(fileno=int(shared[0])) if shared else None
     with socket.socket(fileno=int(fd)) as sock:
-        serve(path, sock, durability)
+        serve(path, sock, durability, listener)
 
 
 if __name__ == "__main__":
