@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from aiohttp import web
@@ -43,6 +44,13 @@ async def database_gone(request: web.Request, handler):
     return web.Response(status=503, text=f"collector: {gone}.\n")
 
 
+async def process_id(request: web.Request, response: web.StreamResponse) -> None:
+    # With serve --workers N: which server process answered, so a test or a
+    # benchmark can see the load spread over them (streams too: before their
+    # headers go out).
+    response.headers["X-Collector-Process"] = str(os.getpid())
+
+
 def create_app(
     db_path: str,
     max_queue: int = 10_000,
@@ -56,9 +64,12 @@ def create_app(
     max_db_size: int | None = None,
     forward: list[Destination] = (),
     forward_skip_environments: list[str] = (),
+    role: str = "only",
+    writer_address: str | None = None,
 ) -> web.Application:
     """The application; its writer process starts when the app starts (and
-    `Writer.start` raises DatabaseInUse or StartFailed then), not here."""
+    `Writer.start` raises DatabaseInUse or StartFailed then), not here. With
+    --workers N a "primary" starts it, a "worker" connects to `writer_address`."""
     # Multipart uploads (minidumps, attachments) are read by aiohttp itself;
     # envelopes are read by ingest with their own limits.
     app = web.Application(
@@ -69,8 +80,17 @@ def create_app(
         ],
         client_max_size=100 * 1024 * 1024,
     )
-    writer = Writer(db_path, max_queue=max_queue, durability=durability, owner=owner)
+    writer = Writer(
+        db_path,
+        max_queue=max_queue,
+        durability=durability,
+        owner=owner,
+        share=role == "primary",
+        address=writer_address,
+    )
     app[WRITER] = writer
+    if role != "only":
+        app.on_response_prepare.append(process_id)
     app[READER] = Reader(db_path)
     app[INGEST_STATS] = {}
     app[NOISE] = Noise().with_routes(hide_routes)
@@ -86,12 +106,20 @@ def create_app(
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)
     app.router.add_post("/{tail:.*}", ingest.handle)
     app.cleanup_ctx.append(_storage)
-    # --retain / --max-db-size: batches of deletes, after the writer started.
-    app.cleanup_ctx.append(retention_task.context(writer.chore, db_path, retention_task.Policy(retain, max_db_size)))
-    forwarding.setup(app, list(forward), writer, app[READER])
+    if role != "worker":
+        _tasks_run_once(app, db_path, retention_task.Policy(retain, max_db_size), list(forward))
     app.cleanup_ctx.append(live_context)
     app.cleanup_ctx.append(mcp_http.mcp_context)
     return app
+
+
+def _tasks_run_once(app: web.Application, db_path: str, policy: retention_task.Policy, forward: list) -> None:
+    """What one server process runs for all (the primary, with serve --workers N)."""
+    writer = app[WRITER]
+    # --retain / --max-db-size: batches of deletes, after the writer started.
+    app.cleanup_ctx.append(retention_task.context(writer.chore, db_path, policy))
+    # Every server's ingest fills the outbox; this forwarder sends it.
+    forwarding.setup(app, forward, writer, app[READER])
 
 
 async def _storage(app: web.Application):
