@@ -301,13 +301,9 @@ def _service_list(services: dict[str, dict]) -> list[dict]:
     ]
 
 
-def waterfall(trace: dict, requests: dict | None = None, findings: list[dict] = ()) -> dict:
-    """Everything the trace page draws, from `assemble()`'s output (whose
-    span dicts it extends); `requests`: the request headers of backend
-    segments by span id, `findings`: the doctor's for this trace."""
-    spans = trace["spans"]
-    start, end = trace_story.axis(spans, [*trace["errors"], *trace["logs"]])
-    ordered, root_count = _order(spans)
+def _span_rows(ordered: list[tuple[dict, int, bool]]) -> tuple[list[dict], dict[str, dict]]:
+    """The waterfall's span rows in display order, each with its depth and
+    service, and the services they belong to."""
     services: dict[str, dict] = {}
     rows = []
     previous, service = None, None
@@ -329,6 +325,17 @@ def waterfall(trace: dict, requests: dict | None = None, findings: list[dict] = 
             logs=[],
         )
         rows.append(span)
+    return rows, services
+
+
+def waterfall(trace: dict, requests: dict | None = None, findings: list[dict] = ()) -> dict:
+    """Everything the trace page draws, from `assemble()`'s output (whose
+    span dicts it extends); `requests`: the request headers of backend
+    segments by span id, `findings`: the doctor's for this trace."""
+    spans = trace["spans"]
+    start, end = trace_story.axis(spans, [*trace["errors"], *trace["logs"]])
+    ordered, root_count = _order(spans)
+    rows, services = _span_rows(ordered)
     item_service = lambda item: _service_key({"sdk": item["sdk"], "platform": None})  # noqa: E731
     paged = (trace["span_count"] or 0) > len(spans)
     for row in trace_story.place_items(rows, trace["errors"], trace["logs"], item_service, paged):
