@@ -104,8 +104,10 @@ async def live_feed(request: web.Request) -> web.StreamResponse:
             while stream.is_connected() and not commits.closed:
                 woken = commits.next()
                 entries, position, more = await reader.run(live.entries_after, position, filters)
-                for entry in entries:
-                    await stream.send(orjson.dumps(entry.data).decode(), id=entry.id, event=entry.kind)
+                if entries:
+                    # One write for all of them: a send per event cost more
+                    # than the rest of the feed together with ten clients open.
+                    await asyncio.wait_for(stream.write(b"".join(map(_frame, entries))), SEND_TIMEOUT)
                 if more:
                     continue
                 if not await woken_or_gone(woken, request):
@@ -130,6 +132,11 @@ async def woken_or_gone(woken: asyncio.Event, request: web.Request, check_every:
         except TimeoutError:
             continue
     return True
+
+
+def _frame(entry: live.Entry) -> bytes:
+    # orjson writes JSON on one line, so each event's data is one `data:` line.
+    return b"id: %s\nevent: %s\ndata: %s\n\n" % (entry.id.encode(), entry.kind.encode(), orjson.dumps(entry.data))
 
 
 def _id(position: live.Position) -> str:
