@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp_sse import sse_response
 
-from ..ingest.body import offload
 from ..protocol import spotlight
 from .cors import PRIVATE_HEADERS
 from .live import woken_or_gone
@@ -48,6 +47,10 @@ PING_INTERVAL = 15
 # How often a waiting client checks that its connection is still open
 # (aiohttp does not cancel a handler whose client left).
 CHECK_INTERVAL = 1.0
+# Envelopes larger than this are framed off the event loop, on a thread of
+# the loop's own pool: never on ingest's, which a slow Spotlight client must
+# not hold up.
+INLINE_FRAME = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +199,10 @@ async def _send_until_gone(request: web.Request, sse, listener: Listener, name: 
             if not await woken_or_gone(listener.woken, request, CHECK_INTERVAL):
                 return
             continue
-        data = await offload(len(entry.body), spotlight.envelope_json, entry.body, entry.id, entry.user_agent)
+        args = (entry.body, entry.id, entry.user_agent)
+        if len(entry.body) <= INLINE_FRAME:
+            data = spotlight.envelope_json(*args)
+        else:
+            data = await asyncio.to_thread(spotlight.envelope_json, *args)
         if data is not None:
             await sse.send(data, id=entry.id, event=name)
