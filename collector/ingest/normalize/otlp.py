@@ -178,24 +178,31 @@ def _id_reason(item: dict, what: str) -> str:
     return f"{what} without a valid traceId (16 bytes) and spanId (8 bytes)"
 
 
-def span_rows(request: dict, project_id: str, latest: float) -> tuple[list[dict], Rejected]:
-    """The rows of an ExportTraceServiceRequest, and what was rejected."""
+def _collect(request: dict, signal: str, what: str, make_row, project_id: str, latest: float):
+    """Rows made by `make_row` from every span or log record of a request
+    (at most MAX_ROWS), and what was rejected; a None row lacks valid ids."""
     rows, rejected = [], Rejected()
-    for resource, scope, spans in otlp.groups(request, "traces"):
+    for resource, scope, items in otlp.groups(request, signal):
         service = service_columns(resource)
-        for span in spans:
+        for item in items:
             if len(rows) >= MAX_ROWS:
-                rejected.add(f"spans past {MAX_ROWS} in one request")
+                rejected.add(f"{what} past {MAX_ROWS} in one request")
                 continue
             try:
-                row = span_row(span, service, scope, project_id, latest)
+                row = make_row(item, service, scope, project_id, latest)
             except ItemError as e:
-                rejected.add(f"spans not storable: {e}")
+                rejected.add(f"{what} not storable: {e}")
                 continue
             if row is None:
-                rejected.add(_id_reason(span, "spans"))
+                rejected.add(_id_reason(item, what))
             else:
                 rows.append(row)
+    return rows, rejected
+
+
+def span_rows(request: dict, project_id: str, latest: float) -> tuple[list[dict], Rejected]:
+    """The rows of an ExportTraceServiceRequest, and what was rejected."""
+    rows, rejected = _collect(request, "traces", "spans", span_row, project_id, latest)
     _link_segments(rows)
     return rows, rejected
 
@@ -229,15 +236,4 @@ def log_row(record: dict, service: dict, scope: dict, project_id: str, latest: f
 
 def log_rows(request: dict, project_id: str, latest: float) -> tuple[list[dict], Rejected]:
     """The rows of an ExportLogsServiceRequest (a log needs no ids), and what was rejected."""
-    rows, rejected = [], Rejected()
-    for resource, scope, records in otlp.groups(request, "logs"):
-        service = service_columns(resource)
-        for record in records:
-            if len(rows) >= MAX_ROWS:
-                rejected.add(f"log records past {MAX_ROWS} in one request")
-                continue
-            try:
-                rows.append(log_row(record, service, scope, project_id, latest))
-            except ItemError as e:
-                rejected.add(f"log records not storable: {e}")
-    return rows, rejected
+    return _collect(request, "logs", "log records", log_row, project_id, latest)
