@@ -3,45 +3,22 @@
 from __future__ import annotations
 
 import os
-import time
 
 from aiohttp import web
 
 from .forward import service as forwarding
 from .forward.destinations import Destination
 from .ingest.endpoints import Ingest
-from .protocol.answers import error_response
 from .read.noise import Noise
 from .storage import retention_task
 from .storage.client import Writer
 from .storage.reader import Reader
 from .web import api, mcp_http, pages, spotlight
-from .web.cors import cross_origin_middleware, preflight
+from .web.cors import preflight
+from .web.front_door import front_door
 from .web.hosts import allowed_hosts
 from .web.keys import INGEST_STATS, NOISE, READER, WRITER
 from .web.live import live_context
-
-
-@web.middleware
-async def server_timing(request: web.Request, handler):
-    # How long the collector itself took, excluding the network: what
-    # `make bench` reports as server time, and visible in browser devtools.
-    start = time.perf_counter()
-    response = await handler(request)
-    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.2f}"
-    return response
-
-
-@web.middleware
-async def database_gone(request: web.Request, handler):
-    # A database file deleted or replaced under the collector: say so on
-    # every page and answer, instead of showing one file and writing another.
-    gone = request.app[WRITER].gone
-    if gone is None or request.path.startswith("/static/"):
-        return await handler(request)
-    if request.method == "POST" or request.path.startswith("/api/"):
-        return error_response(503, gone)
-    return web.Response(status=503, text=f"collector: {gone}.\n")
 
 
 async def process_id(request: web.Request, response: web.StreamResponse) -> None:
@@ -73,11 +50,7 @@ def create_app(
     # Multipart uploads (minidumps, attachments) are read by aiohttp itself;
     # envelopes are read by ingest with their own limits.
     app = web.Application(
-        middlewares=[
-            server_timing,
-            cross_origin_middleware(allowed_hosts(bound_host, list(allow_hosts))),
-            database_gone,
-        ],
+        middlewares=[front_door(allowed_hosts(bound_host, list(allow_hosts)))],
         client_max_size=100 * 1024 * 1024,
     )
     writer = Writer(

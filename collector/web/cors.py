@@ -16,6 +16,7 @@ another site or origin is refused before any data is read.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 from multidict import CIMultiDictProxy
@@ -88,34 +89,11 @@ def forbidden(path: str, reason: str) -> web.Response:
     return web.Response(status=403, text=reason + "\n")
 
 
-def cross_origin_middleware(allowed_hosts: frozenset[str]):
-    """Ingest gets CORS; everything else gets the Host check, the
-    cross-site check and the private headers."""
-
-    @web.middleware
-    async def cross_origin(request: web.Request, handler):
-        if is_ingest(request.method, request.path):
-            return await _with_cors(request, handler)
-        reason = host_refusal(request, allowed_hosts) or cross_site_refusal(
-            request.method, request.headers, request_authority(request)
-        )
-        if reason:
-            response = forbidden(request.path, reason)
-        else:
-            try:
-                response = await handler(request)
-            except web.HTTPException as e:
-                e.headers.update(PRIVATE_HEADERS)
-                raise
-        response.headers.update(PRIVATE_HEADERS)
-        return response
-
-    return cross_origin
-
-
-async def _with_cors(request: web.Request, handler) -> web.StreamResponse:
+async def ingest_answer(request: web.Request, handler, early: Callable) -> web.StreamResponse:
+    """An ingest request's answer (`early(request)`'s, else the handler's),
+    with the CORS headers whatever happened."""
     try:
-        response = await handler(request)
+        response = early(request) or await handler(request)
     except web.HTTPException as e:
         e.headers.update(CORS_HEADERS)
         raise
@@ -125,6 +103,27 @@ async def _with_cors(request: web.Request, handler) -> web.StreamResponse:
         log.exception("ingest failed on %s", request.path)
         response = error_response(500, "internal error while ingesting; the collector's log has the traceback")
     response.headers.update(CORS_HEADERS)
+    return response
+
+
+async def private_answer(
+    request: web.Request, handler, allowed_hosts: frozenset[str], early: Callable
+) -> web.StreamResponse:
+    """Any other request's answer: refused by the Host check or the
+    cross-site check, else `early(request)`'s or the handler's, always with
+    the private headers."""
+    reason = host_refusal(request, allowed_hosts) or cross_site_refusal(
+        request.method, request.headers, request_authority(request)
+    )
+    if reason:
+        response = forbidden(request.path, reason)
+    else:
+        try:
+            response = early(request) or await handler(request)
+        except web.HTTPException as e:
+            e.headers.update(PRIVATE_HEADERS)
+            raise
+    response.headers.update(PRIVATE_HEADERS)
     return response
 
 

@@ -21,7 +21,6 @@ from .health_views import DOCTOR
 from .log_views import LOGS
 from .params import is_true
 from .replay_views import REPLAY, REPLAYS
-from .responses import unknown_paths
 from .session_views import RELEASES, SESSION, SESSIONS
 from .trace_views import SEARCH, TRACE, TRACES
 from .user_views import USER, USERS
@@ -73,6 +72,3 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/favicon.ico", favicon)
     for path, resource in ROUTES.items():
         app.router.add_get(path, resource.html_handler())
-    # Not a route: a path no route serves must answer 404 (HTML here, JSON
-    # under /api), not the 405 that ingest's catch-all routes would give.
-    app.middlewares.append(unknown_paths)

@@ -55,13 +55,13 @@ def bad_parameter_page(request: web.Request, error: BadParameter, form: str | No
 CATCH_ALL_METHODS = frozenset({"POST", "OPTIONS"})
 
 
-@web.middleware
-async def unknown_paths(request: web.Request, handler):
-    """A path no route serves answers 404 (JSON under /api, else the HTML
-    page); a known path asked with the wrong method answers 405 with a reason."""
+def unknown_path_answer(request: web.Request) -> web.Response | None:
+    """For a path no route serves, its 404 (JSON under /api, else the HTML
+    page); for a known path asked with the wrong method, its 405 with a
+    reason; None for a request some route serves."""
     failure = request.match_info.http_exception
     if failure is None:
-        return await handler(request)
+        return None
     allowed = set(getattr(failure, "allowed_methods", ())) - CATCH_ALL_METHODS
     if match_endpoint(request.path) is not None:
         allowed = {"POST"}  # an ingest endpoint, asked with GET, PUT…
