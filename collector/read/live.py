@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ..protocol.jsonshape import as_dict
 from .noise import Noise
 
 KINDS = ("segment", "spans", "error", "log", "replay", "session", "finding", "more")
@@ -20,9 +19,9 @@ KINDS = ("segment", "spans", "error", "log", "replay", "session", "finding", "mo
 PAGE = 500
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Position:
-    """After which entry of which envelope a client is."""
+    """After which entry of which envelope a client is (or an entry is at)."""
 
     envelope: int = 0
     entry: int = -1
@@ -67,6 +66,7 @@ class Entry:
     id: str
     kind: str
     data: dict
+    position: Position
 
 
 def latest_position(conn) -> Position:
@@ -74,29 +74,45 @@ def latest_position(conn) -> Position:
     return Position(envelope or 0, 1 << 30)
 
 
-def entries_after(conn, after: Position, filters: Filters, limit: int = PAGE) -> tuple[list[Entry], Position, bool]:
-    """The entries after `after` that pass `filters`, from at most `limit`
-    envelopes; the position reached (the last envelope read, even when none
-    of its entries passed: the next read starts after it); and whether more
-    envelopes may be waiting."""
+def read_after(conn, after: Position, limit: int = PAGE) -> tuple[list[Entry], Position, bool]:
+    """Every entry of the envelopes from `after`'s on (at most `limit` of
+    them; `select` drops those at or before `after`); the position reached
+    (the last envelope read, even when it had no entry: the next read starts
+    after it); and whether more envelopes may be waiting."""
     rows = conn.execute(
         "SELECT id, received_at, news FROM envelopes WHERE id >= ? AND news IS NOT NULL ORDER BY id LIMIT ?",
         (after.envelope, limit),
     ).fetchall()
-    out: list[Entry] = []
-    for envelope_id, received_at, news in rows:
-        for index, entry in enumerate(_entries(news)):
-            if envelope_id == after.envelope and index <= after.entry:
-                continue
-            if filters.keeps(entry):
-                out.append(Entry(f"{envelope_id}.{index}", entry["kind"], {**entry, "received_at": received_at}))
+    out = [
+        Entry(
+            f"{envelope_id}.{index}", entry["kind"], {**entry, "received_at": received_at}, Position(envelope_id, index)
+        )
+        for envelope_id, received_at, news in rows
+        for index, entry in _entries(news)
+    ]
     reached = Position(rows[-1][0], 1 << 30) if rows else after
     return out, reached, len(rows) == limit
 
 
-def _entries(news: str) -> list[dict]:
+def select(entries: list[Entry], after: Position, filters: Filters) -> list[Entry]:
+    """The entries after `after` that pass `filters`."""
+    return [e for e in entries if e.position > after and filters.keeps(e.data)]
+
+
+def entries_after(conn, after: Position, filters: Filters, limit: int = PAGE) -> tuple[list[Entry], Position, bool]:
+    """`read_after`, filtered: what one client reads on its own."""
+    entries, reached, more = read_after(conn, after, limit)
+    return select(entries, after, filters), reached, more
+
+
+def _entries(news: str) -> list[tuple[int, dict]]:
+    """(index, entry) of each entry in an envelope's `news`. The entries are
+    ingest's own (news.py), but the column is the file's and may hold any
+    JSON: what is not an object with a kind is left out, its index kept."""
     try:
         value = orjson.loads(news)
     except orjson.JSONDecodeError:
         return []
-    return [as_dict(e) for e in value] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    return [(i, e) for i, e in enumerate(value) if isinstance(e, dict) and isinstance(e.get("kind"), str)]

@@ -120,8 +120,10 @@ async def test_a_client_that_left_is_not_read_for_any_more(client, monkeypatch):
     from collector.read import live
 
     reads = []
-    real = live.entries_after
-    monkeypatch.setattr(live, "entries_after", lambda *args: reads.append(1) or real(*args))
+    # The shared read and a client's own read (catching up) both count.
+    for name in ("read_after", "entries_after"):
+        real = getattr(live, name)
+        monkeypatch.setattr(live, name, lambda *args, real=real: reads.append(1) or real(*args))
     # A raw socket, so that leaving really closes the connection (aiohttp's
     # client would keep it for reuse).
     reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
@@ -137,3 +139,35 @@ async def test_a_client_that_left_is_not_read_for_any_more(client, monkeypatch):
     settled = len(reads)
     await asyncio.sleep(2)
     assert len(reads) == settled
+
+
+async def test_clients_at_the_head_share_one_read_and_each_gets_what_its_filters_pass(client, monkeypatch):
+    from collector.read import live
+
+    own, shared = [], []
+    for name, calls in (("entries_after", own), ("read_after", shared)):
+        real = getattr(live, name)
+        monkeypatch.setattr(live, name, lambda *args, real=real, calls=calls: calls.append(1) or real(*args))
+    everything = [await client.get("/api/live").__aenter__() for _ in range(4)]
+    errors_only = await client.get("/api/live?kinds=error").__aenter__()
+    # The first commit starts the shared reads (each client first catches up on its own).
+    await post(client, envelope(event_item("warm-up")))
+    for stream in [*everything, errors_only]:
+        await read_events(stream, 1)
+    own.clear()
+    shared.clear()
+    for n in range(3):
+        await post(client, envelope(event_item(f"error {n}"), transaction_item(f"GET /orders/{n}")))
+        seen = [await read_events(stream, 2) for stream in everything]
+        [error] = await read_events(errors_only, 1)
+        expected = [("segment", f"GET /orders/{n}"), ("error", f"error {n}")]
+        assert all(
+            [(e["event"], e["data"].get("title") or e["data"].get("name")) for e in events] == expected
+            for events in seen
+        )
+        assert error["data"]["title"] == f"error {n}"
+        assert len({tuple(e["id"] for e in events) for events in seen}) == 1
+    # One read per commit for all five clients, none of their own.
+    assert own == [] and 3 <= len(shared) <= 6, (own, shared)
+    for stream in [*everything, errors_only]:
+        stream.close()
