@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import orjson
 
-from collector.ingest.normalize import ITEM_LIMITS, OVER_SENTRY_LIMIT, SENTRY_LIMITS, normalize
+from collector.ingest.normalize import ITEM_LIMITS, normalize
 from collector.protocol.envelope import parse as parse_envelope
+from collector.protocol.limits import OVER_SENTRY_LIMIT, SENTRY_LIMITS
 from collector.read.dropped import reason_kind, trace_of
 
 TRACE = "0123456789abcdef0123456789abcdef"

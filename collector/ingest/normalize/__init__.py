@@ -19,28 +19,23 @@ from __future__ import annotations
 import time
 
 from ...protocol.envelope import Envelope, Item, ItemType
+from ...protocol.limits import KIB, MIB, OVER_SENTRY_LIMIT, SENTRY_LIMITS
 from . import events, items, spans
 from .records import MAX_ROWS, Context, Records
 from .values import FUTURE_SLACK, INT64_MAX, INT64_MIN, ItemError, fit
 
-__all__ = ["FUTURE_SLACK", "INT64_MAX", "INT64_MIN", "MAX_ROWS", "Records", "fit", "normalize"]
+__all__ = [
+    "FUTURE_SLACK",
+    "INT64_MAX",
+    "INT64_MIN",
+    "MAX_ROWS",
+    "OVER_SENTRY_LIMIT",
+    "SENTRY_LIMITS",
+    "Records",
+    "fit",
+    "normalize",
+]
 
-# Relay's per-item size limits (bytes): Sentry drops an item over its limit.
-KIB, MIB = 1024, 1024 * 1024
-SENTRY_LIMITS = {
-    ItemType.EVENT: 1 * MIB,
-    ItemType.TRANSACTION: 1 * MIB,
-    ItemType.SPAN: 1 * MIB,
-    ItemType.LOG: 2 * MIB,
-    ItemType.OTEL_LOG: 2 * MIB,
-    ItemType.ATTACHMENT: 100 * MIB,
-    ItemType.CHECK_IN: 100 * KIB,
-    ItemType.PROFILE: 50 * MIB,
-    ItemType.PROFILE_CHUNK: 50 * MIB,
-    ItemType.REPLAY_EVENT: 1 * MIB,
-    ItemType.REPLAY_RECORDING: 100 * MIB,
-    ItemType.REPLAY_VIDEO: 100 * MIB,
-}
 # The collector's own limits: an item over them is dropped and counted as
 # failed, the envelope still accepted. Larger than Sentry's for events,
 # transactions and spans, so that a developer sees the trace Sentry would
@@ -52,8 +47,6 @@ ITEM_LIMITS = {
     ItemType.TRANSACTION: 10 * MIB,
     ItemType.SPAN: 10 * MIB,
 }
-# The reason of an item stored although Sentry would have dropped it.
-OVER_SENTRY_LIMIT = "over Sentry's limit (stored anyway)"
 MAX_ATTACHMENTS = 30
 # A failed item keeps this much of its payload (enough to see what the SDK
 # sent wrong) and its full size; a 100 MB attachment over its limit is not

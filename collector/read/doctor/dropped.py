@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from ...ingest.normalize import OVER_SENTRY_LIMIT
+from ...protocol.limits import OVER_SENTRY_LIMIT
 from ..dropped import MAX_LISTED, failed_items, reason_kind, rejections
 from .evidence import finding
 
