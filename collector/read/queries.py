@@ -234,15 +234,20 @@ NOISE_COUNT_WINDOW = 10_000
 
 def count_noise(conn, filters: dict) -> dict:
     """How many of the newest NOISE_COUNT_WINDOW traces (the list's other
-    filters applied) `filters["noise"]` hides, and how many were looked at."""
+    filters applied) `filters["noise"]` hides, and how many were looked at.
+    Each distinct root name is judged once, in Python (`Noise.hides`, which
+    agrees with `Noise.sql`): the SQL condition on 10,000 rows was most of
+    the trace list's time (39 of 45 ms), its names being mostly a few routes."""
     others, args = trace_filter_clauses({**filters, "noise": None})
-    condition, noise_args = filters["noise"].sql("root_name")
     where = f" WHERE {' AND '.join(others)}" if others else ""
     newest = f"SELECT root_name FROM traces{where} ORDER BY start_timestamp DESC LIMIT ?"
-    hidden, looked = conn.execute(
-        f"SELECT coalesce(sum(NOT ({condition})), 0), count(*) FROM ({newest})",
-        (*noise_args, *args, NOISE_COUNT_WINDOW),
-    ).fetchone()
+    names = conn.execute(f"SELECT root_name, count(*) FROM ({newest}) GROUP BY root_name", (*args, NOISE_COUNT_WINDOW))
+    hides = filters["noise"].hides
+    hidden = looked = 0
+    for name, n in names:
+        looked += n
+        if hides(name):
+            hidden += n
     return {"hidden": hidden, "looked_at": looked, "window": NOISE_COUNT_WINDOW}
 
 
