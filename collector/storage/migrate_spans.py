@@ -37,10 +37,7 @@ def run(conn: sqlite3.Connection) -> int:
             conn.execute(f"DROP TABLE {OLD}")
             conn.execute("COMMIT")
             break
-        first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM span_packs").fetchone()[0]
-        packs, ids = span_packs.pack([_json_safe(r[1:]) for r in rows], first)
-        conn.executemany(span_packs.INSERT_PACK, packs)
-        conn.executemany(span_packs.INSERT_IDS, ids)
+        span_packs.insert(conn, [_json_safe(r[1:]) for r in rows])
         last = rows[-1][0]
         conn.execute(f"DELETE FROM {OLD} WHERE rowid <= ?", (last,))
         conn.execute("COMMIT")

@@ -10,7 +10,8 @@ span id is found by scanning a narrow table rather than every span.
 
 The `spans` view unpacks them as rows with the old columns (schema.py), for
 SQL users; an INSTEAD OF INSERT trigger lets tools write into it, one pack
-per row. Pure: the packing the writer does and the unpacking readers do.
+per row. Pure, but for `insert`: the packing the writer does and the
+unpacking readers do.
 """
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ def pack(rows: list[tuple], first_id: int) -> tuple[list[tuple], list[tuple]]:
         pack_rows.append((n, *key[:2], *lead, len(spans), *key[2:], orjson.dumps(spans).decode()))
         id_rows.append((n, id_line(s[0] for s in spans)))
     return pack_rows, id_rows
+
+
+def insert(conn, rows: list[tuple]) -> int:
+    """Writes `rows` (as `pack` takes them) as packs numbered after the
+    file's last, in the caller's transaction; how many packs."""
+    first = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM span_packs").fetchone()[0]
+    packs, ids = pack(rows, first)
+    conn.executemany(INSERT_PACK, packs)
+    conn.executemany(INSERT_IDS, ids)
+    return len(packs)
 
 
 def id_line(ids) -> str:

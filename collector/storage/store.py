@@ -216,7 +216,7 @@ class Store:
         packs = 0
         for table, values in rows.items():
             if table == "spans":
-                packs = self._write_spans(values)
+                packs = span_packs.insert(conn, values)
             else:
                 conn.executemany(INSERT[table], values)
         self._count(rows, stored, len(traces) - len(stored_traces), packs)
@@ -229,14 +229,6 @@ class Store:
             ],
         )
         conn.execute("COMMIT")
-
-    def _write_spans(self, rows: list[tuple]) -> int:
-        """Span rows as packs (span_packs.py), numbered under the write lock; how many packs."""
-        first = self._conn.execute("SELECT coalesce(max(id), 0) + 1 FROM span_packs").fetchone()[0]
-        packs, ids = span_packs.pack(rows, first)
-        self._conn.executemany(span_packs.INSERT_PACK, packs)
-        self._conn.executemany(span_packs.INSERT_IDS, ids)
-        return len(packs)
 
     def _count(self, rows: dict[str, list[tuple]], stored: dict[str, set], new_traces: int, packs: int) -> None:
         """Adds a group's rows to the counters, in its transaction: resent
