@@ -87,12 +87,8 @@ class Answer(NamedTuple):
 _SUMMARY_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(TraceSummary)))
 
 
-def _summary(*fields) -> TraceSummary:
-    return TraceSummary(*fields)
-
-
 def _reduce_summary(t: TraceSummary):
-    return _summary, _SUMMARY_FIELDS(t)
+    return TraceSummary, _SUMMARY_FIELDS(t)
 
 
 copyreg.pickle(TraceSummary, _reduce_summary)
