@@ -24,17 +24,7 @@ from . import events, items, spans
 from .records import MAX_ROWS, Context, Records
 from .values import FUTURE_SLACK, INT64_MAX, INT64_MIN, ItemError, fit
 
-__all__ = [
-    "FUTURE_SLACK",
-    "INT64_MAX",
-    "INT64_MIN",
-    "MAX_ROWS",
-    "OVER_SENTRY_LIMIT",
-    "SENTRY_LIMITS",
-    "Records",
-    "fit",
-    "normalize",
-]
+__all__ = ["FUTURE_SLACK", "INT64_MAX", "INT64_MIN", "MAX_ROWS", "Records", "fit", "normalize"]
 
 # The collector's own limits: an item over them is dropped and counted as
 # failed, the envelope still accepted. Larger than Sentry's for events,
