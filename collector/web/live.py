@@ -37,6 +37,10 @@ PING_INTERVAL = 10
 RETRY_MS = 1000
 
 
+# The shared read keeps every entry after its start; each client filters.
+EVERYTHING = live.Filters(noise=None)
+
+
 class Feed:
     """The newest entries, read once for every client: after each commit
     the entries past `head` are read and framed, and every client is woken
@@ -68,9 +72,12 @@ class Feed:
 
     async def _read(self) -> None:
         if self.head is None:
+            head = await self._reader.run(live.latest_position)
+            if not self.clients:
+                return  # every client left meanwhile: the next one starts afresh
             # Clients behind this point (all of them, now) read on their own
             # until they pass it: woken to do so.
-            self.head = await self._reader.run(live.latest_position)
+            self.head = head
             self._wake_all()
         more = True
         while more and self.clients:
@@ -79,7 +86,7 @@ class Feed:
             if self.head is not after or reached == after:
                 return  # every client left while it read (left() reset it), or nothing new
             self.since, self.head = after, reached
-            self.framed = [(e, _frame(e)) for e in live.select(entries, after, live.Filters(noise=None))]
+            self.framed = [(e, _frame(e)) for e in live.select(entries, after, EVERYTHING)]
             self._wake_all()
 
     def joined(self) -> None:
