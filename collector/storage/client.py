@@ -24,7 +24,9 @@ import socket
 import subprocess
 from dataclasses import dataclass, field
 
-from . import lockfile, shared, summaries, wire
+import orjson
+
+from . import lockfile, shared, span_packs, summaries, wire
 from . import process as writer_process
 from .replaced import file_identity, replaced_reason
 
@@ -82,7 +84,17 @@ class Batch:
         if self.rejection is not None:
             return wire.Packet(None, {"rejections": [wire.values("rejections", self.rejection)]}, {})
         envelope = wire.values("envelopes", self.envelope) if self.envelope is not None else None
-        rows = {table: [wire.values(table, row) for row in table_rows] for table, table_rows in self.rows.items()}
+        rows = {
+            table: [wire.values(table, row) for row in table_rows]
+            for table, table_rows in self.rows.items()
+            if table != "spans"
+        }
+        if self.rows.get("spans"):
+            try:
+                rows["span_packs"] = span_packs.from_dicts(self.rows["spans"])
+            except orjson.JSONEncodeError as e:
+                # As the writer fails a batch it cannot store: this request alone, with why.
+                raise WriteFailed(f"could not store the envelope's spans: {e}") from None
         return wire.Packet(envelope, rows, summaries.summarize(self.rows))
 
 

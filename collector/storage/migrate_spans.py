@@ -37,7 +37,7 @@ def run(conn: sqlite3.Connection) -> int:
             conn.execute(f"DROP TABLE {OLD}")
             conn.execute("COMMIT")
             break
-        span_packs.insert(conn, [_json_safe(r[1:]) for r in rows])
+        span_packs.insert(conn, span_packs.from_rows([_json_safe(r[1:]) for r in rows]))
         last = rows[-1][0]
         conn.execute(f"DELETE FROM {OLD} WHERE rowid <= ?", (last,))
         conn.execute("COMMIT")

@@ -235,13 +235,12 @@ class Store:
             r[0]: dict(zip(summaries.STORED_COLUMNS, r[1:], strict=True))
             for r in self._select_in(SELECT_TRACES, traces)
         }
-        packs = 0
         for table, values in rows.items():
-            if table == "spans":
-                packs = span_packs.insert(conn, values)
+            if table == "span_packs":
+                span_packs.insert(conn, values)
             else:
                 conn.executemany(INSERT[table], values)
-        self._count(rows, stored, len(traces) - len(stored_traces), packs)
+        self._count(rows, stored, len(traces) - len(stored_traces))
         now = time.time()
         conn.executemany(
             REPLACE_TRACE,
@@ -252,14 +251,16 @@ class Store:
         )
         conn.execute("COMMIT")
 
-    def _count(self, rows: dict[str, list[tuple]], stored: dict[str, set], new_traces: int, packs: int) -> None:
+    def _count(self, rows: dict[str, list[tuple]], stored: dict[str, set], new_traces: int) -> None:
         """Adds a group's rows to the counters, in its transaction: resent
         events and transactions that were stored before count nothing."""
         added = {f"rows:{table}": len(values) for table, values in rows.items()}
         for table in KEYED_BY_EVENT_ID:
             added[f"rows:{table}"] = len({row[0] for row in rows.get(table, ())} - stored[table])
         added["rows:traces"] = new_traces
-        added["rows:span_packs"] = added["rows:span_ids"] = packs
+        packs = rows.get("span_packs", ())
+        added["rows:span_ids"] = len(packs)
+        added["rows:spans"] = sum(p[span_packs.COUNT] for p in packs)
         for envelope in rows.get("envelopes", ()):
             key = f"encoding:{envelope[ENCODING] or 'identity'}"
             added[key] = added.get(key, 0) + 1
@@ -298,7 +299,9 @@ def _group_rows(group: list[Packet], next_id: int, stored_ids: set) -> tuple[dic
             continue
         seen |= ids
         for table, values in packet.rows.items():
-            if table in BY_ENVELOPE:
+            if table == "span_packs":
+                values = [span_packs.with_envelope(v, envelope_id) for v in values]
+            elif table in BY_ENVELOPE:
                 values = [(*v, envelope_id) for v in values]
             rows.setdefault(table, []).extend(values)
         summaries.merge(traces, packet.traces)

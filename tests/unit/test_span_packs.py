@@ -48,14 +48,14 @@ ROWS = [
 def stored(tmp_path) -> sqlite3.Connection:
     conn = sqlite3.connect(tmp_path / "p.db", isolation_level=None)
     schema.create(conn)
-    packs, ids = span_packs.pack(ROWS, 1)
+    packs, ids = span_packs.numbered(span_packs.from_rows(ROWS), 1)
     conn.executemany(span_packs.INSERT_PACK, packs)
     conn.executemany(span_packs.INSERT_IDS, ids)
     return conn
 
 
 def test_spans_sharing_labels_share_a_pack_and_each_segment_leads_one():
-    packs, ids = span_packs.pack(ROWS, 10)
+    packs, ids = span_packs.numbered(span_packs.from_rows(ROWS), 10)
     assert [(p[0], p[3], p[4], p[8]) for p in packs] == [
         (10, 1, "1" * 16, 3),
         (11, 1, "4" * 16, 1),
