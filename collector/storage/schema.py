@@ -277,7 +277,9 @@ TABLES: dict[str, dict] = {
             "last_seen": float,
         },
         "pk": "trace_id",
-        "indexes": [["start_timestamp"], ["last_seen"]],
+        # The list walks start_timestamp; root_name rides along so the
+        # count of hidden health checks reads the index alone (queries.count_noise).
+        "indexes": [["start_timestamp", "root_name"], ["last_seen"]],
     },
 }
 
@@ -320,8 +322,14 @@ SPAN_TABLES: dict[str, dict] = {
 }
 
 # Indexes older files have and this version no longer keeps: no query used
-# them, and each cost ingest a random B-tree insert per envelope or span.
-DROPPED_INDEXES = ["idx_spans_span_id", "idx_envelopes_event_id", "idx_transactions_trace_id"]
+# them, and each cost ingest a random B-tree insert per envelope or span;
+# or (the last) another index now does their work.
+DROPPED_INDEXES = [
+    "idx_spans_span_id",
+    "idx_envelopes_event_id",
+    "idx_transactions_trace_id",
+    "idx_traces_start_timestamp",
+]
 
 
 def columns(table: str) -> list[str]:

@@ -30,15 +30,23 @@ async def load_traces(request: web.Request) -> dict:
     # Health checks and preflights are hidden unless ?noise=1; never deleted.
     filters = {**params.trace_filters(request.query), "noise": None if shown else noise}
     window = params.window(request.query, LIST_LIMIT, MAX_LIST_LIMIT)
-    rows = await request.app[READER].run(queries.search_traces, filters, window.limit + 1, window.offset)
-    counted = await request.app[READER].run(queries.count_noise, {**filters, "noise": noise})
+    rows, views, counted = await request.app[READER].run(_list_page, filters, noise, window)
     return {
-        "traces": [traces.summary_view(r) for r in rows[: window.limit]],
+        "traces": views,
         "window": window,
         "has_next": len(rows) > window.limit,
         "past_end": None if rows else await past_the_end(request, filters, window),
         "noise": {"shown": shown, "routes": list(noise.routes), **counted},
     }
+
+
+def _list_page(conn, filters: dict, noise, window: params.Window) -> tuple[list, list, dict]:
+    """The page's rows (and one more), their views, and the noise count, in
+    one trip to a reader thread: under ingest load each trip back to the
+    event loop waits behind the requests queued there."""
+    rows = queries.search_traces(conn, filters, window.limit + 1, window.offset)
+    views = [traces.summary_view(r) for r in rows[: window.limit]]
+    return rows, views, queries.count_noise(conn, {**filters, "noise": noise})
 
 
 def traces_json(data: dict) -> web.Response:
