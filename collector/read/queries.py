@@ -237,8 +237,9 @@ def count_noise(conn, filters: dict) -> dict:
     filters applied) `filters["noise"]` hides, and how many were looked at.
     Each distinct root name is judged once, in Python (`Noise.hides`, which
     agrees with `Noise.sql`): the SQL condition on 10,000 rows was most of
-    the trace list's time (39 ms, now 7, with 12,000 traces stored), its
-    names being mostly a few routes."""
+    the trace list's time (39 ms with 12,000 traces stored, then 7), its
+    names being mostly a few routes; the names come from the
+    (start_timestamp, root_name) index alone (4-5.5 ms with 13,630)."""
     others, args = trace_filter_clauses({**filters, "noise": None})
     where = f" WHERE {' AND '.join(others)}" if others else ""
     newest = f"SELECT root_name FROM traces{where} ORDER BY start_timestamp DESC LIMIT ?"

@@ -22,7 +22,7 @@ from .wire import ROW_COLUMNS, Answer, Chore, Packet
 log = logging.getLogger(__name__)
 
 # How large the write-ahead log may grow before the writer resets it. Each
-# reset stalls the writer ~10-15 ms (its own checkpoint must copy and sync
+# reset stalls the writer ~8-17 ms (its own checkpoint must copy and sync
 # what the checkpoint thread has not, _bound_wal); under load the log grows
 # up to ~80 MB/s (index pages rewritten by every commit), so 256 MB means a
 # stall every few seconds, not every second.
@@ -345,7 +345,7 @@ class Checkpointer:
         self._conn = schema.connect(path, durability=durability)
         # SQLite syncs the database file only when a checkpoint copies the
         # whole WAL, which a pass beside a busy writer never does; the one
-        # that does is the writer's own, which then waited 70-100 ms for the
+        # that does is the writer's own, which then waited 70-106 ms for the
         # disk to take every page this thread had copied. Syncing after each
         # pass here keeps that wait off the writer.
         self._file = os.open(path, os.O_RDONLY)
