@@ -68,8 +68,6 @@ def _at(names: list[str]):
 
 _lead = operator.itemgetter(*(PACKED.index(c) for c in LEAD))
 _first = operator.itemgetter(0)
-# From (*shared, *packed) back to the columns in schema order.
-_unpacked = operator.itemgetter(*((SHARED + PACKED).index(c) for c in COLUMNS))
 
 
 def _packs(rows, shared, packed, is_segment) -> list[tuple]:
@@ -175,14 +173,20 @@ def unpack(shared: tuple, spans) -> list[dict]:
         packed = _lenient(spans)
     if not isinstance(packed, list):
         return []
-    width = len(PACKED)
+    # Each row starts as a copy of one dict holding every column in order,
+    # the shared values set: a copy and an update of existing keys keep that
+    # order and cost half what building each row from its values did (the
+    # 10,000-span trace page unpacks 10,000). A short array leaves the rest
+    # None; a long one is cut at the columns.
+    template = dict.fromkeys(COLUMNS)
+    template.update(zip(SHARED, shared, strict=True))
     rows = []
     for s in packed:
-        if not isinstance(s, list):
+        if s.__class__ is not list:
             continue
-        if len(s) != width:
-            s = (s + [None] * width)[:width]
-        rows.append(dict(zip(COLUMNS, _unpacked((*shared, *s)), strict=True)))
+        row = template.copy()
+        row.update(zip(PACKED, s, strict=False))
+        rows.append(row)
     return rows
 
 

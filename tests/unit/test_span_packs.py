@@ -3,6 +3,8 @@ readers unchanged, an older file is packed at start, child span ids are found.""
 
 import sqlite3
 
+import orjson
+
 from collector.read import queries
 from collector.storage import schema, span_packs
 from collector.storage.store import Store
@@ -72,6 +74,19 @@ def test_the_view_and_the_reader_give_back_every_span_as_it_was(tmp_path):
     assert {row["span_id"]: row for row in queries.trace_spans(conn, TRACE)} == expected
     # Timestamps keep every digit, through JSON and back.
     assert view[0]["start_timestamp"] == 1_700_000_000.123456
+
+
+def test_unpacking_gives_rows_in_column_order_and_reads_what_another_program_wrote_badly():
+    shared = tuple(f"shared {c}" for c in span_packs.SHARED)
+    width = len(span_packs.PACKED)
+    short, long = ["a" * 16, "b" * 16], ["c" * 16, *range(width)]
+    rows = span_packs.unpack(shared, orjson.dumps([short, "not a span", {"span_id": "x"}, long]).decode())
+    assert [list(r) for r in rows] == [COLUMNS, COLUMNS]
+    assert rows[0]["span_id"] == "a" * 16 and rows[0]["parent_span_id"] == "b" * 16
+    # What a short array lacks is NULL; what a long one holds past the columns is dropped.
+    assert all(rows[0][c] is None for c in span_packs.PACKED[2:])
+    assert [rows[1][c] for c in span_packs.PACKED] == long[:width]
+    assert all(r[c] == f"shared {c}" for r in rows for c in span_packs.SHARED)
 
 
 def test_a_trace_page_is_in_start_order_and_pages(tmp_path):
