@@ -20,6 +20,7 @@ from ..storage import schema
 from ..storage.client import StartFailed
 from ..storage.lockfile import DatabaseInUse
 from ..storage.process import tune_gc
+from ..storage.reader import share_the_gil
 from ..web import connections
 from ..web.keys import WRITER
 from . import HostName, db_option, main, option, workers
@@ -213,6 +214,7 @@ async def _start(options: ServeOptions) -> tuple[web.AppRunner, web.BaseSite]:
     """The app, its writer started and listening; or SystemExit with a sentence saying what to do."""
     app = make_app(options, "primary" if options.workers > 1 else "only")
     tune_gc()
+    share_the_gil()
     runner = web.AppRunner(app, **SERVER_ARGS)
     try:
         await runner.setup()

@@ -19,6 +19,7 @@ from aiohttp import web
 from ..app import SERVER_ARGS
 from ..storage.client import StartFailed
 from ..storage.process import tune_gc
+from ..storage.reader import share_the_gil
 from . import workers
 from .serve import make_app
 
@@ -33,6 +34,7 @@ async def serve(options, address: str, primary_pid: int) -> None:
         loop.add_signal_handler(sig, stop.set)
     runner = web.AppRunner(make_app(options, "worker", address), **SERVER_ARGS)
     tune_gc()
+    share_the_gil()
     try:
         await runner.setup()
     except StartFailed as e:
