@@ -25,27 +25,28 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))
 import orjson
 
 import envelopes
-from collector.ingest.endpoints import Ingest, _parse_limited
+from collector.ingest.batches import build
+from collector.ingest.endpoints import _parse_limited
 from collector.read import queries
 from collector.storage.store import Store
 
 BIG_TRACE = "b" * 32
 
 
-def _packet(ingest: Ingest, body: bytes):
-    batch = ingest._build(_parse_limited(body), body, "", "bench", "1", "127.0.0.1", None)
-    batch.envelope.update(received_at=time.time(), endpoint="envelope")
+def _packet(body: bytes):
+    batch = build(_parse_limited(body), body, "", "bench", "1", "127.0.0.1", None)
+    batch.stamp(time.time(), "envelope")
     return batch.packet()
 
 
 def fill(path: str, transactions: int) -> str:
     """The file; returns a child span id of a transaction stored halfway."""
-    ingest, store = Ingest(writer=None, stats={}), Store(path)
+    store = Store(path)
     bodies = [envelopes.fresh("transaction") for _ in range(transactions)]
     middle = _parse_limited(bodies[transactions // 2])
     bodies += envelopes.span_stream(BIG_TRACE, 10_000)
     for i in range(0, len(bodies), 64):
-        answer = store.commit([_packet(ingest, b) for b in bodies[i : i + 64]])
+        answer = store.commit([_packet(b) for b in bodies[i : i + 64]])
         assert not any(answer.errors), answer.errors
     store.close()
 

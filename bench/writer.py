@@ -1,9 +1,11 @@
-"""The writer process's share of ingest, alone: CPU, WAL bytes and commit
-times per envelope, robust to a busy machine (CPU time, not throughput).
+"""The writer process's commits, alone: CPU, WAL bytes and commit times per
+envelope, robust to a busy machine (CPU time, not throughput).
 
-Packets are made before the clock starts, the way the server makes them
-(parse, normalize, `Batch.packet`, pickled and unpickled as on the socket);
-then a `Store` commits them in groups, as the writer process does.
+Packets are made before the clock starts, the way a server with `--workers`
+makes them (parse, normalize, `Batch.packet`, pickled and unpickled as on the
+socket; with one server the writer process makes them itself, before each
+group, which this leaves out); then a `Store` commits them in groups, as the
+writer process does.
 
     python bench/writer.py [--envelopes 5000] [--group 32] [--runs 3]
 
@@ -37,18 +39,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import envelopes
-from collector.ingest.endpoints import Ingest, _parse_limited
+from collector.ingest.batches import build
+from collector.ingest.endpoints import _parse_limited
 from collector.storage import store as store_module
 from collector.storage.store import Store
 
 
 def packets(kind: str, n: int) -> list:
-    ingest = Ingest(writer=None, stats={})
     made = []
     for _ in range(n):
         body = envelopes.fresh(kind)
-        batch = ingest._build(_parse_limited(body), body, "", "bench", "1", "127.0.0.1", None)
-        batch.envelope.update(received_at=time.time(), endpoint="envelope")
+        batch = build(_parse_limited(body), body, "", "bench", "1", "127.0.0.1", None)
+        batch.stamp(time.time(), "envelope")
         made.append(pickle.loads(pickle.dumps(batch.packet(), protocol=pickle.HIGHEST_PROTOCOL)))
     return made
 

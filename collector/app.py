@@ -8,6 +8,7 @@ from aiohttp import web
 
 from .forward import service as forwarding
 from .forward.destinations import Destination
+from .ingest.batches import PREPARE_IN_WRITER
 from .ingest.endpoints import Ingest
 from .read.noise import Noise
 from .storage import retention_task
@@ -53,6 +54,10 @@ def create_app(
         middlewares=[front_door(allowed_hosts(bound_host, list(allow_hosts)))],
         client_max_size=100 * 1024 * 1024,
     )
+    outbox = forwarding.outbox(list(forward), list(forward_skip_environments))
+    # The one server process hands envelopes to the writer process to
+    # normalize (Ingest.build_in_writer says when and why).
+    build_in_writer = role == "only" and outbox is None
     writer = Writer(
         db_path,
         max_queue=max_queue,
@@ -60,6 +65,7 @@ def create_app(
         owner=owner,
         share=role == "primary",
         address=writer_address,
+        prepare=PREPARE_IN_WRITER if build_in_writer else None,
     )
     app[WRITER] = writer
     if role != "only":
@@ -71,9 +77,13 @@ def create_app(
     pages.setup(app)
     # GET /stream for Spotlight's clients; POST /stream is ingest.
     stream = spotlight.setup(app)
-    outbox = forwarding.outbox(list(forward), list(forward_skip_environments))
     ingest = Ingest(
-        writer, app[INGEST_STATS], keep_bodies, on_envelope=stream.publish, outbox=outbox.rows if outbox else None
+        writer,
+        app[INGEST_STATS],
+        keep_bodies,
+        on_envelope=stream.publish,
+        outbox=outbox.rows if outbox else None,
+        build_in_writer=build_in_writer,
     )
     mcp_http.add_routes(app)
     app.router.add_route("OPTIONS", "/{tail:.*}", preflight)

@@ -1,7 +1,8 @@
 """HTTP ingest: the endpoints SDKs post to, answered the way Sentry answers.
 
 Each request goes: endpoint match → body read (bounded, timed) → decode
-(bounded) → auth → envelope parse → normalize → the writer. A request
+(bounded) → auth → envelope parse → normalize (here, or in the writer
+process: batches.py) → the writer. A request
 broken in any way is refused with a `protocol.refusals.Refusal`: a 4xx
 with `{"detail": reason}` and an `X-Sentry-Error` header, noted in the
 `rejections` table so the UI can say what the SDK got wrong.
@@ -14,7 +15,6 @@ import binascii
 import functools
 import time
 import uuid
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,7 +29,6 @@ from ..protocol.jsonshape import text
 from ..protocol.refusals import (
     BodyTooLarge,
     InvalidBody,
-    MalformedEnvelope,
     MissingAuth,
     MissingMinidump,
     Refusal,
@@ -37,9 +36,10 @@ from ..protocol.refusals import (
     UndecodableBody,
 )
 from ..storage.client import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
-from . import news, otlp
+from . import otlp
+from .batches import build, headers_json
 from .body import MAX_DECOMPRESSED, offload, read_decoded
-from .normalize import fit, normalize
+from .normalize import fit
 
 MIB = 1024 * 1024
 # Minidumps and standalone attachments are multipart uploads of files.
@@ -50,10 +50,6 @@ UNAVAILABLE_RETRY_AFTER = 5
 # More items than any SDK sends in one envelope (they batch far fewer); past
 # this the envelope is refused whole rather than filling item_failures.
 MAX_ITEMS = 1000
-# What a row weighs in memory while its batch waits for the writer (a dict
-# of ~30 columns: 1.1-1.5 KB measured), beside the decoded body its values
-# come from: the write queue's byte limit bounds both.
-ROW_BYTES = 1024
 # The exception of a minidump uploaded without an event.
 NATIVE_CRASH = {"type": "Minidump", "value": "native crash"}
 # Where an envelope request keeps its decoded body for `Ingest.on_envelope`.
@@ -79,6 +75,13 @@ class Ingest:
     # They are written with the envelope's rows, in one transaction: an
     # acknowledged envelope is never lost to forwarding, nor forwarded unstored.
     outbox: Callable[[Envelope, bytes, dict, float], list[dict]] | None = None
+    # The writer process normalizes envelopes itself (`prepare_in_writer`):
+    # with one server process and one writer on two cores, the server was
+    # the busy one (make bench: its core saturated, the writer's half idle),
+    # so its parsing moves across. With `--workers` the servers keep it, so
+    # that it spreads over their cores; and with an outbox, which needs the
+    # rows where the server's forwarding rules are.
+    build_in_writer: bool = False
 
     async def handle(self, request: web.Request) -> web.Response:
         matched = match_endpoint(request.path)
@@ -88,7 +91,7 @@ class Ingest:
         endpoint, params = matched
         try:
             batch, answer = await self._handler(endpoint)(request, params)
-            batch.envelope.update(received_at=time.time(), endpoint=endpoint)
+            batch.stamp(time.time(), endpoint)
             await self.writer.write(batch)
             if self.on_envelope is not None and ENVELOPE_BODY in request:
                 self.on_envelope(request[ENVELOPE_BODY], request.headers.get("User-Agent"))
@@ -151,57 +154,16 @@ class Ingest:
         client: str | None = None,
         body_is_envelope: bool = True,
     ) -> Batch:
-        build = functools.partial(
-            self._build, envelope, body, encoding, key, project_id, request.remote, client, body_is_envelope
-        )
-        return await offload(len(body), build)
-
-    def _build(
-        self,
-        envelope: Envelope,
-        body: bytes,
-        encoding: str,
-        key: str,
-        project_id: str,
-        remote: str | None,
-        client: str | None,
-        body_is_envelope: bool = True,
-    ) -> Batch:
-        """The batch of an envelope: its rows, and its own row fitted to
-        the columns (its header may hold any JSON, its key any bytes)."""
-        records = normalize(envelope, project_id, remote)
-        sdk = _sender_sdk(envelope, records, client)
-        try:
-            headers = orjson.dumps(envelope.headers).decode()
-        except orjson.JSONEncodeError as e:
-            # Rule: the envelope header is stored as JSON, so it must write back as JSON.
-            raise MalformedEnvelope(f"invalid envelope header: {e}") from None
-        row = fit(
-            "envelopes",
-            {
-                "project_id": project_id,
-                "public_key": key,
-                "event_id": envelope.event_id,
-                "sdk_name": sdk.get("name"),
-                "sdk_version": sdk.get("version"),
-                "content_encoding": encoding or None,
-                "item_count": len(envelope.items),
-                "item_types": ",".join(item.type for item in envelope.items),
-                "headers": headers,
-                **(stored_body(body) if self.keep_bodies else {}),
-                "news": news.encode(records.rows),
-            },
-        )
-        # What the batch holds while queued: the decoded body's worth of
-        # values, the rows themselves, a raw body kept alongside.
-        size = len(body) + ROW_BYTES * sum(map(len, records.rows.values())) + len(row.get("body") or b"")
-        rows = records.rows
-        if self.outbox is not None:
-            forwarded = self.outbox(envelope, body if body_is_envelope else serialize(envelope), rows, time.time())
-            if forwarded:
-                rows = {**rows, "outbox": forwarded}
-                size += sum(r["size"] for r in forwarded)
-        return Batch(envelope=row, rows=rows, size=size)
+        if self.build_in_writer and body_is_envelope:
+            # Checked here, where a refusal can still be answered 400.
+            headers_json(envelope)
+            # Waiting, it holds its body alone: the rows are made across.
+            return Batch(
+                raw=(body, encoding, key, project_id, request.remote, client, self.keep_bodies), size=len(body)
+            )
+        config = (self.keep_bodies, self.outbox, body_is_envelope)
+        made = functools.partial(build, envelope, body, encoding, key, project_id, request.remote, client, *config)
+        return await offload(len(body), made)
 
     async def _envelope(self, request, params):
         request_auth = auth.from_request(request.headers, request.query)
@@ -266,37 +228,6 @@ class Ingest:
         body = serialize(envelope)
         batch = await self._batch(request, envelope, body, "", request_auth.public_key, params["project_id"])
         return batch, json_response({})
-
-
-# Raw bodies are kept zlib-compressed: JSON shrinks 3-5x, and the bytes
-# written per envelope are what limits ingest (see make bench).
-COMPRESS_ABOVE = 512
-
-
-def stored_body(body: bytes) -> dict:
-    """The envelopes.body and body_encoding columns for a raw body."""
-    if len(body) > COMPRESS_ABOVE:
-        packed = zlib.compress(body, 1)
-        if len(packed) < len(body):
-            return {"body": packed, "body_encoding": "zlib"}
-    return {"body": body, "body_encoding": None}
-
-
-def _sender_sdk(envelope: Envelope, records, client: str | None) -> dict:
-    """Which SDK sent an envelope: the envelope header says so for JS SDKs;
-    the Python SDK names itself only inside events and in its auth client
-    string (`sentry.python/2.75.0`)."""
-    sdk = envelope.headers.get("sdk")
-    if isinstance(sdk, dict) and isinstance(sdk.get("name"), str) and sdk["name"]:
-        return sdk
-    for rows in records.rows.values():
-        for row in rows:
-            if row.get("sdk_name"):
-                return {"name": row["sdk_name"], "version": row.get("sdk_version")}
-    if client:
-        name, _, version = client.partition("/")
-        return {"name": name, "version": version or None}
-    return {}
 
 
 def _parse_limited(body: bytes) -> Envelope:

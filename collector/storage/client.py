@@ -78,9 +78,21 @@ class Batch:
     # What the batch costs in memory while it waits (ingest's estimate: the
     # decoded body plus its rows): what it weighs in the queue.
     size: int = 0
+    # Instead of rows: what the writer process's `prepare` function makes
+    # them from (wire.Raw), with the time and endpoint `stamp` adds.
+    raw: tuple | None = None
 
-    def packet(self) -> wire.Packet:
+    def stamp(self, received_at: float, endpoint: str) -> None:
+        """When and where the envelope was received, for its own row."""
+        if self.raw is not None:
+            self.raw = (*self.raw, received_at, endpoint)
+        else:
+            self.envelope.update(received_at=received_at, endpoint=endpoint)
+
+    def packet(self) -> wire.Packet | wire.Raw:
         """The batch as the writer process takes it: plain tuples, cheap to send."""
+        if self.raw is not None:
+            return wire.Raw(self.raw)
         if self.rejection is not None:
             return wire.Packet(None, {"rejections": [wire.values("rejections", self.rejection)]}, {})
         envelope = wire.values("envelopes", self.envelope) if self.envelope is not None else None
@@ -142,8 +154,11 @@ class Writer:
         owner: str = "",
         share: bool = False,
         address: str | None = None,
+        prepare: str | None = None,
     ):
         self.path = path
+        # The function the writer process makes wire.Raw batches into packets with.
+        self._prepare = prepare
         self.durability = durability
         self._owner = owner
         self._max_batches = max_queue
@@ -307,7 +322,7 @@ class Writer:
             listener = self._listener.sock.fileno() if self._listener is not None else None
             with theirs:
                 process = subprocess.Popen(
-                    writer_process.command(theirs.fileno(), self.path, self.durability, listener),
+                    writer_process.command(theirs.fileno(), self.path, self.durability, listener, self._prepare),
                     pass_fds=[theirs.fileno()] if listener is None else [theirs.fileno(), listener],
                     stdin=subprocess.DEVNULL,
                     env=writer_process.environment(),

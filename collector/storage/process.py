@@ -17,23 +17,32 @@ imports the collector without an `if __name__ == "__main__":` guard.
 from __future__ import annotations
 
 import gc
+import importlib
 import os
 import signal
 import socket
 import sqlite3
 import sys
+from collections.abc import Callable
 
 from . import wire
 from .peers import Peer, Peers
 from .store import Store
 
 
-def command(fd: int, path: str, durability: str, listener: int | None = None) -> list[str]:
+def command(fd: int, path: str, durability: str, listener: int | None = None, prepare: str | None = None) -> list[str]:
     """How the server starts the writer process, handing it the socket `fd`
     (and the listening socket other server processes connect to, if any).
+    `prepare` names the function ("module:function") that makes a Packet of
+    each wire.Raw message, or why it cannot: the layer that sends them
+    (ingest) names it, so this one need not import it.
     -P: no working directory first on the import path (see `environment`)."""
-    shared = [] if listener is None else [str(listener)]
-    return [sys.executable, "-P", "-m", __name__, str(fd), path, durability, *shared]
+    optional = [str(listener) if listener is not None else NONE, prepare or NONE]
+    return [sys.executable, "-P", "-m", __name__, str(fd), path, durability, *optional]
+
+
+# An optional argument left out of `command`.
+NONE = "-"
 
 
 def environment() -> dict[str, str]:
@@ -54,7 +63,13 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 10)
 
 
-def serve(path: str, sock: socket.socket, durability: str = "normal", listener: socket.socket | None = None) -> None:
+def serve(
+    path: str,
+    sock: socket.socket,
+    durability: str = "normal",
+    listener: socket.socket | None = None,
+    prepare: Callable[[tuple], wire.Packet | str] | None = None,
+) -> None:
     """Commit each group the sockets bring, answer one error (or None) per
     packet on the connection that sent it. Ends when told to (a None packet
     from the server that started it), or when that server is gone (its
@@ -75,7 +90,7 @@ def serve(path: str, sock: socket.socket, durability: str = "normal", listener: 
                 stopping = None in inbox.get(peers.primary, ())
                 if stopping:
                     inbox[peers.primary] = [m for m in inbox[peers.primary] if m is not None]
-                peers.answer(_turn(store, inbox))
+                peers.answer(_turn(store, inbox, prepare))
             except (EOFError, OSError):
                 # The server is gone: what was committed stays committed.
                 break
@@ -84,7 +99,7 @@ def serve(path: str, sock: socket.socket, durability: str = "normal", listener: 
         store.close()
 
 
-def _turn(store: Store, inbox: dict[Peer, list]) -> dict[Peer, list[wire.Answer]]:
+def _turn(store: Store, inbox: dict[Peer, list], prepare=None) -> dict[Peer, list[wire.Answer]]:
     """The answers to one turn's messages, by connection. Every connection's
     packets up to its first chore are committed as one group (the more
     servers, the larger the group); the rest of each is answered in order."""
@@ -95,31 +110,52 @@ def _turn(store: Store, inbox: dict[Peer, list]) -> dict[Peer, list[wire.Answer]
     answers: dict[Peer, list[wire.Answer]] = {peer: [] for peer in inbox}
     group = [packet for packets in leading.values() for packet in packets]
     if group:
-        committed = store.commit(group)
+        committed = _commit(store, group, prepare)
         at = 0
         for peer, packets in leading.items():
             if packets:
                 answers[peer].append(wire.Answer(committed.errors[at : at + len(packets)], committed.gone))
                 at += len(packets)
     for peer, messages in rest.items():
-        answers[peer].extend(_answers(store, messages))
+        answers[peer].extend(_answers(store, messages, prepare))
     return answers
 
 
-def _answers(store: Store, group: list):
+def _answers(store: Store, group: list, prepare=None):
     """Packets are committed together, up to each chore, which runs alone
     in its place: everything is answered in the order it was sent."""
     packets = []
     for message in group:
         if isinstance(message, wire.Chore):
             if packets:
-                yield store.commit(packets)
+                yield _commit(store, packets, prepare)
                 packets = []
             yield store.chore(message)
         else:
             packets.append(message)
     if packets:
-        yield store.commit(packets)
+        yield _commit(store, packets, prepare)
+
+
+def _commit(store: Store, messages: list, prepare) -> wire.Answer:
+    """Commits packets as one group, each wire.Raw made a Packet first; one
+    that `prepare` cannot make is answered with why, in its place."""
+    packets, failed = [], {}
+    for i, message in enumerate(messages):
+        if isinstance(message, wire.Raw):
+            message = prepare(message.args) if prepare else NO_PREPARE
+            if isinstance(message, str):
+                failed[i] = message
+                continue
+        packets.append(message)
+    if not failed:
+        return store.commit(packets)
+    committed = store.commit(packets) if packets else wire.Answer([], None)
+    errors = iter(committed.errors)
+    return wire.Answer([failed[i] if i in failed else next(errors) for i in range(len(messages))], committed.gone)
+
+
+NO_PREPARE = "the writer process was started without a function to prepare envelopes with"
 
 
 def open_failure(path: str, error: Exception) -> str:
@@ -131,15 +167,21 @@ def open_failure(path: str, error: Exception) -> str:
     return f"cannot open the database {path}: {error}"
 
 
+def _function(name: str):
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def main(argv: list[str]) -> None:
-    fd, path, durability, *shared = argv
+    fd, path, durability, shared, prepare = argv
     # Ctrl-C reaches the whole process group; the server stops this process
     # itself once it has drained the queue.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prepare_function = _function(prepare) if prepare != NONE else None
     tune_gc()
-    listener = socket.socket(fileno=int(shared[0])) if shared else None
+    listener = socket.socket(fileno=int(shared)) if shared != NONE else None
     with socket.socket(fileno=int(fd)) as sock:
-        serve(path, sock, durability, listener)
+        serve(path, sock, durability, listener, prepare_function)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,14 @@ class Packet(NamedTuple):
     traces: dict[str, TraceSummary]
 
 
+class Raw(NamedTuple):
+    """A batch for the writer process to make into a Packet itself, with the
+    `prepare` function it was started with (process.command): the server
+    sends what it received, and the parsing runs on the writer's core."""
+
+    args: tuple
+
+
 class Chore(NamedTuple):
     """Work on what is stored rather than new rows (delete old traces, mark
     forwarded envelopes delivered): the writer process owns the only write

@@ -7,7 +7,7 @@ import zlib
 
 import pytest
 
-from collector.ingest import endpoints
+from collector.ingest import batches, endpoints
 from collector.protocol import refusals
 from collector.protocol.endpoints import ENDPOINTS
 from collector.protocol.envelope import parse
@@ -65,5 +65,8 @@ def test_an_envelope_header_that_cannot_be_written_back_is_malformed():
     # Nested deeper than orjson writes (it reads deeper than it writes).
     deep = b'{"a":' + b"[" * 300 + b"]" * 300 + b"}\n"
     envelope = parse(deep)
+    # Checked where the batch is built, and before a raw body goes to the writer.
     with pytest.raises(MalformedEnvelope):
-        endpoints.Ingest(writer=None, stats={})._build(envelope, deep, "", "k", "1", None, None)
+        batches.build(envelope, deep, "", "k", "1", None, None)
+    with pytest.raises(MalformedEnvelope):
+        batches.headers_json(envelope)

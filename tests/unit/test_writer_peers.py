@@ -50,6 +50,23 @@ def test_one_group_for_every_connection_up_to_its_first_chore():
     assert [a.errors for a in answers["worker"]] == [[None, "no", None]]
 
 
+def test_raw_batches_are_prepared_and_one_that_cannot_be_is_answered_in_its_place():
+    store = RecordingStore()
+
+    def prepare(args):
+        # A Packet, or (a str) why there is none.
+        return "cannot" if args == ("broken",) else ("packet", args[0])
+
+    inbox = {"primary": [wire.Raw(("a",)), "p2", wire.Raw(("broken",)), wire.Raw(("c",))]}
+    answers = _turn(store, inbox, prepare)
+    assert store.calls == [("commit", [("packet", "a"), "p2", ("packet", "c")])]
+    assert [a.errors for a in answers["primary"]] == [[None, None, "cannot", None]]
+    # All of a group unprepared: nothing to commit, each answered.
+    store.calls.clear()
+    answers = _turn(store, {"primary": [wire.Raw(("broken",))]}, prepare)
+    assert store.calls == [] and [a.errors for a in answers["primary"]] == [["cannot"]]
+
+
 def test_a_connection_without_answers_hears_of_the_commit():
     primary, primary_end = socket.socketpair()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
