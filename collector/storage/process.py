@@ -4,7 +4,9 @@ The server starts it (`command`) with one end of a socket pair. It opens the
 database, says whether that worked, then takes every packet waiting in its
 socket as one group, commits the group, and answers for it; until the server
 says stop, or is gone. With `serve --workers N` the other server processes
-connect too (peers.py): a group then holds what each of them sent.
+connect too (peers.py): a group then holds what each of them sent. With one
+server, envelopes come raw (wire.Raw) and this process makes their rows
+first, with the function the server named in `command`.
 
 Why a process and not a thread: parsing requests and writing SQLite then run
 on two cores instead of taking turns on one interpreter lock (`make bench`).
