@@ -20,6 +20,7 @@ from aiohttp import web
 from ..protocol import auth, otlp
 from ..storage.client import Batch
 from . import news
+from .batches import ROW_BYTES
 from .body import offload, read_decoded
 from .normalize import FUTURE_SLACK, fit
 from .normalize.otlp import log_rows, span_rows
@@ -28,8 +29,6 @@ from .normalize.otlp import log_rows, span_rows
 DEFAULT_PROJECT = "1"
 # The public key of a request without Sentry auth (exporters send none).
 NO_KEY = "otlp"
-# A row's weight in the write queue, as ingest/endpoints.py counts it.
-ROW_BYTES = 1024
 TABLES = {"traces": "spans", "logs": "logs"}
 
 
