@@ -8,6 +8,7 @@ group, which this leaves out); then a `Store` commits them in groups, as the
 writer process does.
 
     python bench/writer.py [--envelopes 5000] [--group 32] [--runs 3]
+    python bench/writer.py --pages [--group 2]
 
 Prints, per kind, medians over the runs: writer CPU µs per envelope (the
 commit thread plus the checkpoint thread), WAL bytes per envelope (with
@@ -21,6 +22,10 @@ envelope's latency from its due time (p50, p99, max) and the share of the
 run the store spent in its longest stalls. A commit that stalls 300 ms
 delays every envelope due meanwhile, which the commit-time p99 (one sample
 per group) hides.
+
+With --pages, it counts instead which pages one commit writes to the WAL, by
+the table or index that owns them (SQLite's dbstat), after --envelopes
+envelopes committed in such groups: what each index costs the log.
 """
 
 from __future__ import annotations
@@ -29,10 +34,13 @@ import argparse
 import os
 import pickle
 import resource
+import sqlite3
 import statistics
+import struct
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -103,6 +111,42 @@ def run(kind: str, made: list, group: int, checkpoints: bool) -> dict:
     }
 
 
+def pages(made: list, group: int, commits: int) -> tuple[float, Counter]:
+    """Pages a commit of `group` packets writes to the WAL, on average, by owner;
+    after all but the last `commits` groups of `made` are stored."""
+    real = store_module.Checkpointer
+    store_module.Checkpointer = _NoCheckpoints
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "bench.db")
+        try:
+            store = Store(path)
+        finally:
+            store_module.Checkpointer = real
+        warm = len(made) - commits * group
+        for i in range(0, warm, group):
+            store.commit(made[i : i + group])
+        # Between commits the store's connection is idle: this one can empty the WAL.
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        owners = {page: name for name, page in db.execute("SELECT name, pageno FROM dbstat")}
+        written: Counter = Counter()
+        for i in range(warm, len(made), group):
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            store.commit(made[i : i + group])
+            written.update(owners.get(page, "(pages new since)") for page in _wal_pages(path + "-wal"))
+        db.close()
+        store.close()
+    return sum(written.values()) / commits, Counter({name: n / commits for name, n in written.items()})
+
+
+def _wal_pages(path: str) -> list[int]:
+    """The page number of each frame in a WAL file: a 32-byte header holding
+    the page size, then frames of a 24-byte header (page number first) and a page."""
+    data = Path(path).read_bytes()
+    size = struct.unpack(">I", data[8:12])[0]
+    return [struct.unpack(">I", data[at : at + 4])[0] for at in range(32, len(data) - 23, 24 + size)]
+
+
 # The writer process's cap on one group.
 MAX_GROUP = 512
 
@@ -153,8 +197,16 @@ def main() -> None:
     parser.add_argument(
         "--paced", type=float, default=0, help="e.g. 0.7: also an open loop at 70%% of the rate reached"
     )
+    parser.add_argument("--pages", action="store_true", help="which pages a commit writes to the WAL, by owner")
     args = parser.parse_args()
     for kind in args.kinds.split(","):
+        if args.pages:
+            per_commit, owners = pages(packets(kind, args.envelopes + 10 * args.group), args.group, 10)
+            each = per_commit / args.group
+            print(f"{kind}: a commit of {args.group} writes {per_commit:.1f} pages to the WAL ({each:.1f} an envelope)")
+            for name, n in owners.most_common():
+                print(f"  {n:6.1f}  {name}")
+            continue
         made = packets(kind, args.envelopes)
         timed = [run(kind, made, args.group, checkpoints=True) for _ in range(args.runs)]
         logged = [run(kind, made, args.group, checkpoints=False) for _ in range(args.runs)]
