@@ -12,6 +12,7 @@ import logging
 import time
 import zlib
 from collections.abc import Callable
+from typing import NamedTuple
 
 import orjson
 
@@ -74,21 +75,38 @@ def build(
     return Batch(envelope=row, rows=rows, size=size)
 
 
-def prepare_in_writer(raw: tuple) -> Packet | str:
-    """Run by the writer process (`Ingest.build_in_writer`): the packet of an
-    envelope the server has parsed and authenticated, or why it has none
-    (the server answers 500 with that, as when a commit fails)."""
-    body, encoding, key, project_id, remote, client, keep_bodies, received_at, endpoint = raw
+class RawEnvelope(NamedTuple):
+    """What the server sends the writer process instead of rows
+    (`Ingest.build_in_writer`): the envelope as received, what the request
+    said of it, and (`Batch.stamp`) when and where it arrived."""
+
+    body: bytes
+    encoding: str
+    key: str
+    project_id: str
+    remote: str | None
+    client: str | None
+    keep_bodies: bool
+    received_at: float | None = None
+    endpoint: str | None = None
+
+
+def prepare_in_writer(raw: RawEnvelope) -> Packet | str:
+    """Run by the writer process: the packet of an envelope the server has
+    parsed and authenticated, or why it has none (the server answers 500
+    with that, as when a commit fails)."""
     try:
-        batch = build(parse(body), body, encoding, key, project_id, remote, client, keep_bodies)
-        batch.stamp(received_at, endpoint)
+        batch = build(
+            parse(raw.body), raw.body, raw.encoding, raw.key, raw.project_id, raw.remote, raw.client, raw.keep_bodies
+        )
+        batch.stamp(raw.received_at, raw.endpoint)
         return batch.packet()
     except WriteFailed as e:
         return str(e)
     except Exception:
         # As ingest_answer does on the server: this request fails with a 500
         # and the traceback is logged; the writer goes on with the others.
-        log.exception("could not normalize an envelope from %s", remote)
+        log.exception("could not normalize an envelope from %s", raw.remote)
         return "internal error while ingesting; the collector's log has the traceback"
 
 

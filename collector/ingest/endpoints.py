@@ -37,7 +37,7 @@ from ..protocol.refusals import (
 )
 from ..storage.client import Batch, QueueFull, WriteFailed, Writer, WriterUnavailable
 from . import otlp
-from .batches import build, headers_json
+from .batches import RawEnvelope, build, headers_json
 from .body import MAX_DECOMPRESSED, offload, read_decoded
 from .normalize import fit
 
@@ -158,9 +158,8 @@ class Ingest:
             # Checked here, where a refusal can still be answered 400.
             headers_json(envelope)
             # Waiting, it holds its body alone: the rows are made across.
-            return Batch(
-                raw=(body, encoding, key, project_id, request.remote, client, self.keep_bodies), size=len(body)
-            )
+            raw = RawEnvelope(body, encoding, key, project_id, request.remote, client, self.keep_bodies)
+            return Batch(raw=raw, size=len(body))
         config = (self.keep_bodies, self.outbox, body_is_envelope)
         made = functools.partial(build, envelope, body, encoding, key, project_id, request.remote, client, *config)
         return await offload(len(body), made)

@@ -79,13 +79,14 @@ class Batch:
     # decoded body plus its rows): what it weighs in the queue.
     size: int = 0
     # Instead of rows: what the writer process's `prepare` function makes
-    # them from (wire.Raw), with the time and endpoint `stamp` adds.
+    # them from (wire.Raw), a NamedTuple whose received_at and endpoint
+    # `stamp` fills in (ingest's RawEnvelope).
     raw: tuple | None = None
 
     def stamp(self, received_at: float, endpoint: str) -> None:
         """When and where the envelope was received, for its own row."""
         if self.raw is not None:
-            self.raw = (*self.raw, received_at, endpoint)
+            self.raw = self.raw._replace(received_at=received_at, endpoint=endpoint)
         else:
             self.envelope.update(received_at=received_at, endpoint=endpoint)
 

@@ -6,14 +6,18 @@ import logging
 from collector.ingest import batches
 from collector.protocol.envelope import parse
 from collector.storage import wire
+from collector.storage.client import Batch
 from helpers import EVENT_ID, envelope, event_item
 
 BODY = envelope(event_item("in the writer"))
 
 
-def raw(body: bytes = BODY) -> tuple:
+def raw(body: bytes = BODY) -> batches.RawEnvelope:
     # As Ingest._batch sends it, stamped as Ingest.handle stamps it.
-    return (body, "gzip", "key", "7", "127.0.0.1", "sentry.python/2.75.0", False, 1_700_000_000.5, "envelope")
+    sent = batches.RawEnvelope(body, "gzip", "key", "7", "127.0.0.1", "sentry.python/2.75.0", False)
+    stamped = Batch(raw=sent)
+    stamped.stamp(1_700_000_000.5, "envelope")
+    return stamped.raw
 
 
 def test_the_writer_makes_the_packet_the_server_would_have():
