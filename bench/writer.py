@@ -76,16 +76,22 @@ class _NoCheckpoints:
         pass
 
 
-def run(kind: str, made: list, group: int, checkpoints: bool) -> dict:
+def _store(path: str, checkpoints: bool) -> Store:
+    """A Store, without its checkpoint thread unless `checkpoints`: then the
+    WAL is never reset, and holds every page the commits wrote."""
     real = store_module.Checkpointer
     if not checkpoints:
         store_module.Checkpointer = _NoCheckpoints
+    try:
+        return Store(path)
+    finally:
+        store_module.Checkpointer = real
+
+
+def run(kind: str, made: list, group: int, checkpoints: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.db")
-        try:
-            store = Store(path)
-        finally:
-            store_module.Checkpointer = real
+        store = _store(path, checkpoints)
         times = []
         cpu = _cpu()
         began = time.perf_counter()
@@ -114,14 +120,9 @@ def run(kind: str, made: list, group: int, checkpoints: bool) -> dict:
 def pages(made: list, group: int, commits: int) -> tuple[float, Counter]:
     """Pages a commit of `group` packets writes to the WAL, on average, by owner;
     after all but the last `commits` groups of `made` are stored."""
-    real = store_module.Checkpointer
-    store_module.Checkpointer = _NoCheckpoints
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.db")
-        try:
-            store = Store(path)
-        finally:
-            store_module.Checkpointer = real
+        store = _store(path, checkpoints=False)
         warm = len(made) - commits * group
         for i in range(0, warm, group):
             store.commit(made[i : i + group])
