@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from ..storage import bodies
 from ..storage import outbox as outbox_chores
 from ..storage.client import WriteFailed, Writer, WriterUnavailable
 from ..storage.reader import Reader
@@ -205,7 +206,7 @@ class Forwarder:
     async def _send(self, lane: LaneStatus, row: tuple) -> Outcome:
         _, categories, body, encoding = row
         destination = lane.destination
-        data = rules.unpack(body, encoding)
+        data = bodies.unpack(body, encoding)
         if destination.kind == "otlp":
             url, headers = f"{destination.url}/v1/{categories}", {"Content-Type": "application/x-protobuf"}
         else:

@@ -7,7 +7,6 @@ package), off the event loop for large bodies; they must be cheap.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -15,6 +14,7 @@ import orjson
 
 from ..protocol.envelope import Envelope, ItemType
 from ..protocol.jsonshape import as_dict, as_str
+from ..storage import bodies
 from . import otlp_export
 from .destinations import Destination
 
@@ -46,8 +46,6 @@ CATEGORIES = {
 }
 # Client reports are never rate limited (Relay's "internal").
 INTERNAL = "internal"
-# Bodies are kept zlib-compressed past this size when that makes them smaller.
-COMPRESS_ABOVE = 512
 
 
 def categories(envelope: Envelope) -> list[str]:
@@ -68,18 +66,6 @@ def environments(envelope: Envelope, rows: dict[str, list[dict]]) -> set[str]:
     return found
 
 
-def pack(body: bytes) -> tuple[bytes, str | None]:
-    if len(body) > COMPRESS_ABOVE:
-        packed = zlib.compress(body, 1)
-        if len(packed) < len(body):
-            return packed, "zlib"
-    return body, None
-
-
-def unpack(body: bytes, encoding: str | None) -> bytes:
-    return zlib.decompress(body) if encoding == "zlib" else body
-
-
 @dataclass(frozen=True)
 class Outbox:
     """The outbox rows of each accepted envelope: one per destination,
@@ -94,13 +80,13 @@ class Outbox:
         out: list[dict] = []
         sentry = [d for d in self.destinations if d.kind == "sentry"]
         if sentry:
-            packed, encoding = pack(body)
+            packed, encoding = bodies.pack(body)
             wrapped = ",".join(["", *categories(envelope), ""])
             out += [_row(d, wrapped, packed, encoding, now) for d in sentry]
         for d in self.destinations:
             if d.kind == "otlp":
                 for signal, message in otlp_export.requests(rows):
-                    out.append(_row(d, signal, *pack(message), now))
+                    out.append(_row(d, signal, *bodies.pack(message), now))
         return out
 
 

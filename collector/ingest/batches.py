@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import zlib
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -18,6 +17,7 @@ import orjson
 
 from ..protocol.envelope import Envelope, parse, serialize
 from ..protocol.refusals import MalformedEnvelope
+from ..storage import bodies
 from ..storage.client import Batch, WriteFailed
 from ..storage.wire import Packet
 from . import news
@@ -123,18 +123,10 @@ def headers_json(envelope: Envelope) -> str:
         raise MalformedEnvelope(f"invalid envelope header: {e}") from None
 
 
-# Raw bodies are kept zlib-compressed: JSON shrinks 3-5x, and the bytes
-# written per envelope are what limits ingest (see make bench).
-COMPRESS_ABOVE = 512
-
-
 def stored_body(body: bytes) -> dict:
     """The envelopes.body and body_encoding columns for a raw body."""
-    if len(body) > COMPRESS_ABOVE:
-        packed = zlib.compress(body, 1)
-        if len(packed) < len(body):
-            return {"body": packed, "body_encoding": "zlib"}
-    return {"body": body, "body_encoding": None}
+    packed, encoding = bodies.pack(body)
+    return {"body": packed, "body_encoding": encoding}
 
 
 def _sender_sdk(envelope: Envelope, records, client: str | None) -> dict:

@@ -13,7 +13,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from collector.forward import destinations, otlp_export, rules
 from collector.forward.ratelimits import ALL, RateLimits, parse_rate_limits, parse_retry_after
 from collector.protocol.envelope import parse
-from collector.storage import chores, schema
+from collector.storage import bodies, chores, schema
 
 UPSTREAM = destinations.sentry("https://abc123@o1.ingest.sentry.io/42")
 
@@ -80,7 +80,7 @@ def test_outbox_rows_one_per_destination_unless_the_environment_stays_local():
     rows = outbox.rows(envelope, ENVELOPE, {}, 5.0)
     assert [r["destination"] for r in rows] == [UPSTREAM.name, "http://other/1"]
     assert rows[0]["categories"] == ",error,attachment,internal,"
-    assert rules.unpack(rows[0]["body"], rows[0]["body_encoding"]) == ENVELOPE
+    assert bodies.unpack(rows[0]["body"], rows[0]["body_encoding"]) == ENVELOPE
     local = rules.Outbox((UPSTREAM,), frozenset({"staging"}))
     assert local.rows(envelope, ENVELOPE, {}, 5.0) == []
     # The rows' environments count too, not only the trace header's.
@@ -89,9 +89,9 @@ def test_outbox_rows_one_per_destination_unless_the_environment_stays_local():
 
 def test_large_bodies_are_compressed_and_come_back_whole():
     body = b"x" * 5000
-    packed, encoding = rules.pack(body)
+    packed, encoding = bodies.pack(body)
     assert encoding == "zlib" and len(packed) < 100
-    assert rules.unpack(packed, encoding) == body
+    assert bodies.unpack(packed, encoding) == body
 
 
 def test_upstream_gets_the_body_as_is_unless_it_names_a_dsn():
